@@ -1,0 +1,39 @@
+# Two entry points on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := build/demo
+
+.PHONY: demo test lint typecheck bench clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.installed: pyproject.toml $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[all]" --group dev
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/python demo/flights.py $(DEMO)
+	$(BIN)/lathe train $(DEMO)/flights.parquet --target late --budget 45 --out $(DEMO)/models/late
+	$(BIN)/lathe predict $(DEMO)/models/late $(DEMO)/new_flights.csv --out $(DEMO)/scored.parquet
+	$(BIN)/lathe info $(DEMO)/models/late
+	@echo "report: $(DEMO)/models/late/report.html"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench demo
+	$(BIN)/ruff format --check src tests bench demo
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/baseline.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,13 @@
+"""lathe: from a table to a deployed, explained, monitored model.
+
+>>> import lathe
+>>> bundle = lathe.train("flights.parquet", target="late", budget=60)  # doctest: +SKIP
+>>> bundle.predict(frame)  # doctest: +SKIP
+"""
+
+from lathe.bundle import Bundle
+from lathe.errors import LatheError
+from lathe.workflows import predict, train
+from lathe.workflows import load_bundle as load
+
+__all__ = ["Bundle", "LatheError", "load", "predict", "train"]

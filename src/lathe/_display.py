@@ -1,0 +1,82 @@
+"""What a person sees while lathe works: status lines, a budget bar, the live leaderboard."""
+
+from __future__ import annotations
+
+import json
+import time
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from lathe.search import Candidate, Leaderboard
+
+console = Console(stderr=True)
+
+
+def status(message: str) -> None:
+    """One line of status."""
+    console.print(f"[bold cyan]lathe[/] {message}", highlight=False)
+
+
+def leaderboard_table(board: Leaderboard, limit: int = 10) -> Table:
+    """The leaderboard as a rich table, best first."""
+    arrow = "↑" if board.greater_is_better else "↓"
+    table = Table(title=f"leaderboard — {board.metric} {arrow}", title_justify="left")
+    for name in ("#", "learner", board.metric, "± std", "fit s/fold", "at s", "params"):
+        table.add_column(name, justify="right" if name not in ("learner", "params") else "left")
+    for rank, c in enumerate(board.ranked()[:limit], start=1):
+        table.add_row(
+            str(rank), c.family, f"{c.cv_score:.4f}", f"{c.cv_std:.4f}", f"{c.fit_seconds:.1f}",
+            f"{c.elapsed_seconds:.0f}", _params(c),
+        )  # fmt: skip
+    return table
+
+
+def _params(candidate: Candidate) -> str:
+    shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in candidate.params.items()}
+    return json.dumps(shown, separators=(",", "=")).strip("{}").replace('"', "")[:70]
+
+
+class SearchDisplay:
+    """A budget bar and the leaderboard, redrawn as candidates finish (plain lines off a terminal)."""
+
+    def __init__(self, budget: float | None, enabled: bool = True) -> None:
+        self.budget = budget
+        self.enabled = enabled
+        self.board: Leaderboard | None = None
+        self.start = time.monotonic()
+        self.live: Live | None = None
+
+    def __enter__(self) -> SearchDisplay:
+        if self.enabled and console.is_terminal:
+            self.live = Live(self, console=console, refresh_per_second=4, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self.live is not None:
+            self.live.__exit__(kind, error, trace)
+        elif self.enabled and self.board is not None and kind is None:
+            console.print(leaderboard_table(self.board))
+
+    def __rich__(self) -> RenderableType:
+        elapsed = time.monotonic() - self.start
+        total = self.budget or max(elapsed, 1.0)
+        bar = ProgressBar(total=total, completed=min(elapsed, total), width=40)
+        line = Table.grid(padding=(0, 1))
+        line.add_row("searching", bar, f"{elapsed:.0f}/{total:.0f} s")
+        return Group(line, leaderboard_table(self.board)) if self.board else line
+
+    def candidate_finished(self, candidate: Candidate, leaderboard: Leaderboard) -> None:
+        """Show the new candidate (called by the search)."""
+        self.board = leaderboard
+        if self.enabled and self.live is None:
+            status(
+                f"candidate {len(leaderboard.candidates)}: {candidate.family} "
+                f"{leaderboard.metric}={candidate.cv_score:.4f} at {candidate.elapsed_seconds:.0f}s"
+            )

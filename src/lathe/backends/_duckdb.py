@@ -1,0 +1,136 @@
+"""Files read through the embedded DuckDB engine, as Ibis tables.
+
+A file or glob is loaded once into an in-memory DuckDB table, so that a malformed row
+or a wrong encoding is found at read time, where it can be named, and not in the
+middle of training.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import ibis
+import pandas as pd
+
+from lathe.errors import EmptySourceError, SourceNotFoundError, SourceReadError
+
+# Types DuckDB may give a CSV column. BOOLEAN is left out so that labels such as yes/no
+# come back as written, not as true/false.
+_CSV = "header = true, strict_mode = true, auto_type_candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR']"
+_READERS: dict[str, str] = {
+    ".csv": f"read_csv({{path}}, delim = ',', {_CSV})",
+    ".tsv": f"read_csv({{path}}, delim = '\t', {_CSV})",
+    ".txt": f"read_csv({{path}}, {_CSV})",
+    ".parquet": "read_parquet({path})",
+    ".pq": "read_parquet({path})",
+    ".json": "read_json_auto({path})",
+    ".ndjson": "read_json_auto({path}, format = 'newline_delimited')",
+    ".jsonl": "read_json_auto({path}, format = 'newline_delimited')",
+}
+
+_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "invalid unicode",
+        "the file is not UTF-8 encoded; re-save it as UTF-8 (for example `iconv -f latin1 -t utf-8`)",
+    ),
+    (
+        "expected number of columns",
+        "a row has a different number of fields than the header; fix or remove it",
+    ),
+    (
+        "error when sniffing",
+        "its rows do not all have the same number of fields, or its quoting is broken; "
+        "every row must have as many fields as the header",
+    ),
+    ("csv error", "a row could not be parsed; fix or remove it"),
+)
+
+
+def read_source(uri: str) -> ibis.Table:
+    """Read the file or glob ``uri`` into an Ibis table held by an in-memory DuckDB.
+
+    Raises ``SourceNotFoundError`` when nothing matches, ``SourceReadError`` when the
+    content cannot be parsed, and ``EmptySourceError`` when it holds no rows.
+    """
+    paths = _expand(uri)
+    reader = _reader_for(uri, paths[0])
+    con = duckdb.connect()
+    listed = "[" + ", ".join(_quote(p) for p in paths) + "]"
+    _run(
+        uri,
+        lambda: con.execute(f"CREATE TABLE source AS SELECT * FROM {reader.format(path=listed)}"),
+    )
+    count = con.execute("SELECT count(*) FROM source").fetchone()
+    if not count or count[0] == 0:
+        raise EmptySourceError(f"{uri}: the source holds no rows; check the file or the glob")
+    return ibis.duckdb.from_connection(con).table("source")
+
+
+def to_frame(table: ibis.Table) -> pd.DataFrame:
+    """The rows of ``table`` as a pandas frame, through Arrow, in the table's order."""
+    return table.to_pyarrow().to_pandas()
+
+
+def fingerprint(table: ibis.Table) -> str:
+    """A digest of a table's schema and content, for lineage; computed by the engine."""
+    sums = {f"h{i}": (table[name].hash() % 1_000_000_007).sum() for i, name in enumerate(table.columns)}
+    row = table.aggregate(n=table.count(), **sums).to_pyarrow().to_pylist()[0]
+    digest = hashlib.sha256(repr((sorted(table.schema().items()), sorted(row.items()))).encode())
+    return f"sha256:{digest.hexdigest()[:32]}"
+
+
+def _expand(uri: str) -> list[str]:
+    if any(ch in uri for ch in "*?["):
+        paths = sorted(glob.glob(uri, recursive=True))
+        if not paths:
+            raise SourceNotFoundError(f"{uri}: no file matches this pattern")
+        return paths
+    if not os.path.exists(uri):
+        raise SourceNotFoundError(f"{uri}: no such file; check the path (current folder: {os.getcwd()})")
+    if os.path.isdir(uri):
+        raise SourceReadError(f"{uri}: is a folder; name a file, or a glob such as '{uri}/*.parquet'")
+    return [uri]
+
+
+def _reader_for(uri: str, path: str) -> str:
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".zst"):
+        suffixes.pop()
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix not in _READERS:
+        known = ", ".join(sorted(_READERS))
+        raise SourceReadError(
+            f"{uri}: cannot tell the file format from {suffix or 'no extension'!r}; use one of {known}"
+        )
+    return _READERS[suffix]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _run(uri: str, action: Callable[[], object]) -> None:
+    try:
+        action()
+    except duckdb.IOException as exc:
+        raise SourceNotFoundError(f"{uri}: cannot open the file ({_first_line(exc)})") from None
+    except duckdb.Error as exc:
+        raise SourceReadError(f"{uri}: cannot read it as a table: {_explain(exc)}") from None
+
+
+def _explain(exc: Exception) -> str:
+    lowered = str(exc).lower()
+    hint = next((h for key, h in _HINTS if key in lowered), "")
+    line = re.search(r"csv error on line: (\d+)", lowered)
+    where = f" (line {line.group(1)})" if line else ""
+    return f"{hint}{where}" if hint else _first_line(exc)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]

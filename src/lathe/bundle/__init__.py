@@ -1,0 +1,5 @@
+"""Bundle: the deployable model folder, saved whole and verified on load."""
+
+from lathe.bundle._bundle import Bundle, load_bundle
+
+__all__ = ["Bundle", "load_bundle"]

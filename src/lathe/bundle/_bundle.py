@@ -1,0 +1,134 @@
+"""The bundle: a folder holding everything needed to score, explain and audit a model."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lathe.bundle._files import sha256, write_folder
+from lathe.errors import BundleIntegrityError, BundleNotFoundError
+from lathe.features import FeaturePlan
+from lathe.profile import Task
+from lathe.search import FAMILIES, Leaderboard, Model
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+PLAN = "plan.json"
+LEADERBOARD = "leaderboard.csv"
+REPORT = "report.html"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A trained model with its plan, manifest, leaderboard and report.
+
+    ``manifest`` is plain JSON data: task, target, classes, inputs, metrics, lineage.
+    """
+
+    manifest: dict[str, Any]
+    plan: FeaturePlan
+    model: Model
+    leaderboard: Leaderboard
+    report_html: str = ""
+
+    @property
+    def task(self) -> Task:
+        """What the model predicts."""
+        return Task(self.manifest["task"])
+
+    @property
+    def classes(self) -> list[Any]:
+        """Class labels in probability-column order (empty for regression)."""
+        return list(self.manifest.get("classes") or [])
+
+    @property
+    def ids(self) -> list[str]:
+        """Columns copied from the input to identify scored rows."""
+        return list(self.manifest.get("ids") or [])
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score ``frame`` row for row: id columns, ``prediction``, and ``probability_<class>``."""
+        raw = self.model.predict(self.plan.transform(frame))
+        out = pd.DataFrame({name: frame[name].to_numpy() for name in self.ids if name in frame.columns})
+        if self.task is Task.REGRESSION:
+            out["prediction"] = raw
+            return out
+        labels = np.asarray(self.classes, dtype=object)
+        out["prediction"] = labels[np.argmax(raw, axis=1)]
+        for i, label in enumerate(self.classes):
+            out[f"probability_{label}"] = raw[:, i]
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write the bundle to the folder ``path`` whole, replacing what is there; return it."""
+        target = Path(path)
+        write_folder(target, self._write)
+        return target
+
+    def _write(self, folder: Path) -> None:
+        (folder / PLAN).write_text(json.dumps(self.plan.to_dict(), indent=1))
+        model_file = self.model.save(folder)
+        _write_leaderboard(folder / LEADERBOARD, self.leaderboard)
+        if self.report_html:
+            (folder / REPORT).write_text(self.report_html)
+        files = {p.name: sha256(p) for p in sorted(folder.iterdir())}
+        manifest = {**self.manifest, "schema_version": SCHEMA_VERSION, "files": files}
+        manifest["model"] = {**manifest.get("model", {}), "file": model_file}
+        manifest["leaderboard"] = self.leaderboard.to_dict()
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str))
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load the bundle saved in folder ``path``, checking every file against its checksum."""
+    folder = Path(path)
+    if not (folder / MANIFEST).is_file():
+        raise BundleNotFoundError(f"{folder}: no bundle here (no {MANIFEST}); train one with `lathe train`")
+    manifest = _read_json(folder / MANIFEST)
+    _verify(folder, manifest)
+    task = Task(manifest["task"])
+    model_info = manifest["model"]
+    model = FAMILIES[model_info["family"]].load(folder, model_info["file"], task)
+    plan = FeaturePlan.from_dict(_read_json(folder / PLAN))
+    report = (folder / REPORT).read_text() if (folder / REPORT).exists() else ""
+    leaderboard = Leaderboard.from_dict(manifest["leaderboard"])
+    return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=leaderboard, report_html=report)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BundleIntegrityError(f"{path}: cannot be read as JSON ({exc}); the bundle is damaged") from None
+    if not isinstance(data, dict):
+        raise BundleIntegrityError(f"{path}: expected a JSON object; the bundle is damaged")
+    return data
+
+
+def _verify(folder: Path, manifest: dict[str, Any]) -> None:
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise BundleIntegrityError(
+            f"{folder}: bundle format {manifest.get('schema_version')!r} is not {SCHEMA_VERSION}; "
+            "retrain it with this version of lathe"
+        )
+    for name, expected in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise BundleIntegrityError(f"{folder}: file {name} listed in the manifest is missing")
+        if sha256(path) != expected:
+            raise BundleIntegrityError(f"{folder}: file {name} does not match its checksum; it was changed or damaged")
+
+
+def _write_leaderboard(path: Path, leaderboard: Leaderboard) -> None:
+    rows = leaderboard.rows()
+    fields = ["rank", "number", "family", "cv_score", "cv_std", "fit_seconds", "elapsed_seconds", "rounds", "params"]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "params": json.dumps(row["params"], sort_keys=True)})

@@ -1,0 +1,117 @@
+"""The ``lathe`` command: train, predict, info.
+
+Errors lathe raises on purpose are printed as one line, without a traceback, and the
+command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from lathe import _display, workflows
+from lathe.bundle import Bundle, load_bundle
+from lathe.errors import LatheError
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except LatheError as exc:
+        _display.console.quiet = False
+        _display.console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _display.console.print("interrupted; nothing was written")
+        return 130
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lathe", description="From a table to a deployed, explained model.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _train_parser(commands)
+    predict = commands.add_parser("predict", help="score a table with a bundle")
+    predict.add_argument("bundle", help="bundle folder")
+    predict.add_argument("source", help="file or glob to score (CSV, TSV, Parquet, JSON)")
+    predict.add_argument("--out", required=True, help="output file: .csv or .parquet")
+    predict.set_defaults(run=_predict)
+    info = commands.add_parser("info", help="what a bundle is: task, inputs, metrics, lineage")
+    info.add_argument("bundle", help="bundle folder")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    info.set_defaults(run=_info)
+    return parser
+
+
+def _train_parser(commands: Any) -> None:
+    train = commands.add_parser("train", help="train a model bundle from a table")
+    train.add_argument("source", help="file or glob (CSV, TSV, Parquet, JSON)")
+    train.add_argument("--target", required=True, help="column to predict")
+    train.add_argument("--budget", type=float, default=60.0, help="search time in seconds (default 60)")
+    train.add_argument("--trials", type=int, help="stop after this many candidates (reproducible runs)")
+    train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
+    train.add_argument("--metric", help="metric to optimise (default per task)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", required=True, help="bundle folder to write")
+    train.set_defaults(run=_train)
+
+
+def _train(args: argparse.Namespace) -> None:
+    bundle = workflows.train(
+        args.source, args.target, budget=args.budget, trials=args.trials, task=args.task,
+        metric=args.metric, seed=args.seed, out=args.out,
+    )  # fmt: skip
+    del bundle
+
+
+def _predict(args: argparse.Namespace) -> None:
+    scored = workflows.predict(args.bundle, args.source, args.out)
+    _display.status(f"scored {len(scored):,} rows into {args.out}")
+
+
+def _info(args: argparse.Namespace) -> None:
+    bundle = load_bundle(args.bundle)
+    if args.json:
+        print(json.dumps(bundle.manifest, indent=1))
+        return
+    _display.console.print(_summary(bundle))
+
+
+def _summary(bundle: Bundle) -> Table:
+    m = bundle.manifest
+    table = Table(title=f"bundle {m['target']} ({m['task']})", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = {
+        "model": f"{m['model']['family']} {json.dumps(m['model']['params'])}",
+        "classes": ", ".join(map(str, m["classes"])) or "-",
+        "inputs": ", ".join(f"{c['name']}:{c['kind']}" for c in m["inputs"]),
+        "ids": ", ".join(m["ids"]) or "-",
+        "cv": _metrics(m["metrics"]["cv"]),
+        "holdout": _metrics(m["metrics"]["holdout"]),
+        "source": m["data"]["source"],
+        "rows": f"{m['data']['rows']:,} ({m['data']['train_rows']:,} train, {m['data']['holdout_rows']:,} holdout)",
+        "fingerprint": m["data"]["fingerprint"],
+        "created": m["created"],
+        "versions": ", ".join(f"{k} {v}" for k, v in m["libraries"].items()),
+    }
+    for key, value in rows.items():
+        table.add_row(key, value)
+    return table
+
+
+def _metrics(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4f}" for k, v in values.items())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

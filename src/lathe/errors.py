@@ -1,0 +1,101 @@
+"""Every error lathe raises on purpose, in one tree.
+
+Each message says what was expected, what came, and how to fix it. The CLI prints
+the message of any ``LatheError`` without a traceback and exits with status 2.
+
+::
+
+    LatheError
+    ├── InvalidParameterError (ValueError)    a bad argument: a budget of 0, an unknown task
+    ├── SourceError
+    │   ├── SourceNotFoundError (FileNotFoundError)
+    │   ├── SourceReadError (ValueError)      malformed rows, a wrong encoding, an unknown format
+    │   └── EmptySourceError (ValueError)
+    ├── ColumnNotFoundError (KeyError)        with "did you mean ...?"
+    ├── TargetError (ValueError)              a target with one class, all missing, ...
+    ├── SchemaMismatchError (ValueError)      rows to score that do not fit the bundle's inputs
+    └── BundleError
+        ├── BundleNotFoundError (FileNotFoundError)
+        └── BundleIntegrityError (ValueError) a checksum or the manifest does not match
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "BundleError",
+    "BundleIntegrityError",
+    "BundleNotFoundError",
+    "ColumnNotFoundError",
+    "EmptySourceError",
+    "InvalidParameterError",
+    "LatheError",
+    "SchemaMismatchError",
+    "SourceError",
+    "SourceNotFoundError",
+    "SourceReadError",
+    "TargetError",
+]
+
+
+class LatheError(Exception):
+    """Base of every error lathe raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; our messages are sentences, so print them as such.
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidParameterError(LatheError, ValueError):
+    """An argument is out of its allowed range or kind."""
+
+
+class SourceError(LatheError):
+    """Rows could not be read from a source."""
+
+
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """The file, glob or table named as a source does not exist."""
+
+
+class SourceReadError(SourceError, ValueError):
+    """The source exists but its content cannot be read as a table."""
+
+
+class EmptySourceError(SourceError, ValueError):
+    """The source holds no rows."""
+
+
+class ColumnNotFoundError(LatheError, KeyError):
+    """A column named by the user is not in the table."""
+
+    @classmethod
+    def for_name(cls, name: str, columns: Iterable[str], what: str = "column") -> ColumnNotFoundError:
+        """Build the error for ``name``, suggesting the closest of ``columns``."""
+        columns = list(columns)
+        close = difflib.get_close_matches(name, columns, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        listed = ", ".join(columns[:50]) + (", ..." if len(columns) > 50 else "")
+        return cls(f"{what} {name!r} is not in the table.{hint} Columns: {listed}")
+
+
+class TargetError(LatheError, ValueError):
+    """The target column cannot be learned from."""
+
+
+class SchemaMismatchError(LatheError, ValueError):
+    """Rows to score do not match the inputs the bundle was trained on."""
+
+
+class BundleError(LatheError):
+    """A bundle cannot be loaded or saved."""
+
+
+class BundleNotFoundError(BundleError, FileNotFoundError):
+    """No bundle at the given path."""
+
+
+class BundleIntegrityError(BundleError, ValueError):
+    """A bundle's files do not match its manifest."""

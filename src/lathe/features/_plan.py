@@ -1,0 +1,102 @@
+"""The feature plan: which transform each raw column gets, fitted on the training rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lathe.features._inputs import InputColumn, coerce_frame
+from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
+from lathe.profile import Profile, SemanticType
+
+SCHEMA_VERSION = 1
+
+_FOR_TYPE: dict[SemanticType, type[Impute | OneHot | DateParts | TextStats]] = {
+    SemanticType.NUMERIC: Impute,
+    SemanticType.BOOLEAN: Impute,
+    SemanticType.CATEGORICAL: OneHot,
+    SemanticType.DATETIME: DateParts,
+    SemanticType.TEXT: TextStats,
+}
+_KIND_OF_STORAGE = {"number": "number", "integer": "number", "string": "string", "boolean": "boolean"}
+_LEFT_OUT = {
+    SemanticType.IDENTIFIER: "identifier: unique per row, so it cannot generalise; kept as an id column",
+    SemanticType.CONSTANT: "constant: the same value (or missing) in every row",
+}
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """Fitted transforms from raw input columns to the model's feature matrix."""
+
+    inputs: tuple[InputColumn, ...]
+    steps: tuple[Transform, ...]
+    left_out: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the feature columns, in matrix order."""
+        return [name for step in self.steps for name in step.outputs]
+
+    @property
+    def feature_sources(self) -> list[str]:
+        """For each feature column, the raw column it came from."""
+        return [step.column for step in self.steps for _ in step.outputs]
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """The float64 feature matrix for ``frame`` (raw columns; extra ones ignored)."""
+        coerced = coerce_frame(frame, self.inputs)
+        matrix = np.empty((len(coerced), len(self.feature_names)), order="F")
+        columns = (col for step in self.steps for col in step.apply(coerced[step.column]))
+        for i, column in enumerate(columns):
+            matrix[:, i] = column
+        return matrix
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with a schema version."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "inputs": [c.to_dict() for c in self.inputs],
+            "steps": [s.to_dict() for s in self.steps],
+            "left_out": [{"column": c, "reason": r} for c, r in self.left_out],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeaturePlan:
+        """The inverse of ``to_dict``."""
+        return cls(
+            inputs=tuple(InputColumn.from_dict(c) for c in data["inputs"]),
+            steps=tuple(transform_from_dict(s) for s in data["steps"]),
+            left_out=tuple((d["column"], d["reason"]) for d in data["left_out"]),
+        )
+
+
+def plan_features(profile: Profile, frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> FeaturePlan:
+    """Choose a transform per usable column of ``profile`` and fit it on ``frame``.
+
+    ``exclude`` names columns that are not features (the target); identifiers and
+    constants are left out with the reason recorded.
+    """
+    used = [c for c in profile.columns if c.name not in exclude and c.semantic_type in _FOR_TYPE]
+    inputs = tuple(InputColumn(c.name, _input_kind(c.storage, c.semantic_type)) for c in used)
+    coerced = coerce_frame(frame, inputs)
+    steps = tuple(_FOR_TYPE[c.semantic_type].fit(c.name, coerced[c.name]) for c in used)
+    left_out = tuple(
+        (c.name, _LEFT_OUT[c.semantic_type])
+        for c in profile.columns
+        if c.name not in exclude and c.semantic_type in _LEFT_OUT
+    )
+    return FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
+
+
+def _input_kind(storage: str, semantic: SemanticType) -> str:
+    if semantic is SemanticType.DATETIME:
+        return "datetime"
+    if semantic is SemanticType.BOOLEAN:
+        return "boolean"
+    if semantic in (SemanticType.CATEGORICAL, SemanticType.TEXT):
+        return "string"
+    return _KIND_OF_STORAGE.get(storage, "string")

@@ -1,0 +1,168 @@
+"""Fitted transforms: each a small operation with a fixed meaning once fitted.
+
+Every transform reads one raw column (already coerced to its kind) and yields one or more
+float64 feature columns, never missing. Its fitted state is plain data, saved as JSON and
+replayed exactly at scoring time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+MAX_LEVELS = 30
+MIN_LEVEL_SHARE = 0.001
+DATE_PARTS = ("year", "month", "day", "weekday", "hour", "minute")
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Base of the fitted transforms; ``kind`` names the class in saved plans."""
+
+    kind: ClassVar[str] = ""
+    column: str
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Names of the feature columns this transform yields, in order."""
+        raise NotImplementedError
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        """The feature columns for ``values``, in the order of ``outputs``."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict naming the transform's kind."""
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class Impute(Transform):
+    """A number with missing values replaced by the training median, plus a missing flag."""
+
+    kind: ClassVar[str] = "impute"
+    fill: float = 0.0
+    indicator: bool = False
+
+    @classmethod
+    def fit(cls, column: str, values: pd.Series) -> Impute:
+        """Learn the fill value from training ``values`` (float64)."""
+        median = values.median()
+        fill = float(median) if pd.notna(median) else 0.0
+        return cls(column=column, fill=fill, indicator=bool(values.isna().any()))
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.column, f"{self.column}__missing") if self.indicator else (self.column,)
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        raw = values.to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(raw)
+        filled = np.where(missing, self.fill, raw)
+        return [filled, missing.astype("float64")] if self.indicator else [filled]
+
+
+@dataclass(frozen=True)
+class OneHot(Transform):
+    """One column per frequent level; rare and unseen levels share ``__other``."""
+
+    kind: ClassVar[str] = "one_hot"
+    levels: tuple[str, ...] = ()
+    indicator: bool = False
+
+    @classmethod
+    def fit(cls, column: str, values: pd.Series) -> OneHot:
+        """Keep the most frequent levels of training ``values`` (strings)."""
+        counts = values.value_counts(dropna=True)
+        floor = max(2, int(MIN_LEVEL_SHARE * len(values)))
+        frequent = counts[counts >= floor].index[:MAX_LEVELS]
+        return cls(column=column, levels=tuple(str(v) for v in frequent), indicator=bool(values.isna().any()))
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        names = [f"{self.column}={level}" for level in self.levels] + [f"{self.column}__other"]
+        return (*names, f"{self.column}__missing") if self.indicator else tuple(names)
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        codes = pd.Index(self.levels, dtype=object).get_indexer(values.astype(object))
+        missing = values.isna().to_numpy()
+        columns = [(codes == i).astype("float64") for i in range(len(self.levels))]
+        columns.append(((codes == -1) & ~missing).astype("float64"))
+        return [*columns, missing.astype("float64")] if self.indicator else columns
+
+
+@dataclass(frozen=True)
+class DateParts(Transform):
+    """Calendar parts of a timestamp, missing parts filled by the training median."""
+
+    kind: ClassVar[str] = "date_parts"
+    parts: tuple[str, ...] = ()
+    fills: tuple[float, ...] = ()
+    indicator: bool = False
+
+    @classmethod
+    def fit(cls, column: str, values: pd.Series) -> DateParts:
+        """Keep the parts that vary in training ``values`` (datetime64)."""
+        table = _date_parts(values, DATE_PARTS)
+        varying = [p for p in DATE_PARTS if table[p].nunique(dropna=True) > 1]
+        fills = tuple(float(table[p].median()) if table[p].notna().any() else 0.0 for p in varying)
+        return cls(column=column, parts=tuple(varying), fills=fills, indicator=bool(values.isna().any()))
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        names = tuple(f"{self.column}__{part}" for part in self.parts)
+        return (*names, f"{self.column}__missing") if self.indicator else names
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        table = _date_parts(values, self.parts)
+        columns = [
+            table[p].fillna(fill).to_numpy(dtype="float64") for p, fill in zip(self.parts, self.fills, strict=True)
+        ]
+        return [*columns, values.isna().to_numpy().astype("float64")] if self.indicator else columns
+
+
+@dataclass(frozen=True)
+class TextStats(Transform):
+    """Length in characters and count of words of a free text; 0 when missing."""
+
+    kind: ClassVar[str] = "text_stats"
+
+    @classmethod
+    def fit(cls, column: str, values: pd.Series) -> TextStats:
+        """Nothing to learn."""
+        del values
+        return cls(column=column)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (f"{self.column}__length", f"{self.column}__words")
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        text = values.fillna("").astype(str)
+        return [text.str.len().to_numpy(dtype="float64"), text.str.split().str.len().to_numpy(dtype="float64")]
+
+
+def _date_parts(values: pd.Series, parts: tuple[str, ...]) -> pd.DataFrame:
+    accessor = values.dt
+    getters = {
+        "year": lambda: accessor.year,
+        "month": lambda: accessor.month,
+        "day": lambda: accessor.day,
+        "weekday": lambda: accessor.day_of_week,
+        "hour": lambda: accessor.hour,
+        "minute": lambda: accessor.minute,
+    }
+    return pd.DataFrame({p: getters[p]().astype("float64") for p in parts}, index=values.index)
+
+
+TRANSFORMS: dict[str, type[Transform]] = {t.kind: t for t in (Impute, OneHot, DateParts, TextStats)}
+
+
+def transform_from_dict(data: dict[str, Any]) -> Transform:
+    """Rebuild a fitted transform saved by ``Transform.to_dict``."""
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
+    return TRANSFORMS[data["kind"]](**fields)

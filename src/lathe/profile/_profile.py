@@ -1,0 +1,146 @@
+"""Column profiles computed by one aggregate query in the engine that holds the table."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from lathe.errors import ColumnNotFoundError
+from lathe.profile._semantic import SemanticType, infer_semantic_type
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """Aggregates and the semantic type of one column."""
+
+    name: str
+    storage: str
+    semantic_type: SemanticType
+    rows: int
+    present: int
+    distinct: int
+    minimum: float | str | None = None
+    maximum: float | str | None = None
+    mean: float | None = None
+    std: float | None = None
+    mean_words: float | None = None
+
+    @property
+    def missing_share(self) -> float:
+        """Share of rows where the column is missing."""
+        return 1.0 - self.present / self.rows if self.rows else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnProfile:
+        """The inverse of ``to_dict``."""
+        return cls(**{**data, "semantic_type": SemanticType(data["semantic_type"])})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What every column of a table is."""
+
+    rows: int
+    columns: tuple[ColumnProfile, ...]
+
+    def column(self, name: str) -> ColumnProfile:
+        """The profile of column ``name``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise ColumnNotFoundError.for_name(name, self.names)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in table order."""
+        return [c.name for c in self.columns]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with a schema version."""
+        return {"schema_version": SCHEMA_VERSION, "rows": self.rows, "columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """The inverse of ``to_dict``."""
+        return cls(rows=data["rows"], columns=tuple(ColumnProfile.from_dict(c) for c in data["columns"]))
+
+
+def storage_kind(dtype: dt.DataType) -> str:
+    """How a column is stored, in lathe's words: number, integer, string, boolean, datetime or other."""
+    if dtype.is_boolean():
+        return "boolean"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_floating() or dtype.is_decimal():
+        return "number"
+    if dtype.is_timestamp() or dtype.is_date():
+        return "datetime"
+    if dtype.is_string():
+        return "string"
+    return "other"
+
+
+def profile_table(table: ibis.Table) -> Profile:
+    """Profile every column of ``table`` with aggregates run by its backend."""
+    kinds = {name: storage_kind(dtype) for name, dtype in table.schema().items()}
+    metrics: dict[str, ibis.Value] = {"__rows": table.count()}
+    for i, (name, kind) in enumerate(kinds.items()):
+        metrics.update(_column_metrics(table[name], kind, f"c{i}"))
+    row = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    rows = int(row["__rows"])
+    columns = tuple(_column_profile(name, kind, rows, row, f"c{i}") for i, (name, kind) in enumerate(kinds.items()))
+    return Profile(rows=rows, columns=columns)
+
+
+def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:
+    metrics: dict[str, ibis.Value] = {f"{key}_present": column.count(), f"{key}_distinct": column.nunique()}
+    if kind in ("number", "integer"):
+        value = column.cast("float64")
+        metrics |= {f"{key}_min": value.min(), f"{key}_max": value.max()}
+        metrics |= {f"{key}_mean": value.mean(), f"{key}_std": value.std()}
+    elif kind == "datetime":
+        metrics |= {f"{key}_min": column.min().cast("string"), f"{key}_max": column.max().cast("string")}
+    elif kind == "string":
+        spaces = column.length() - column.replace(" ", "").length()
+        metrics[f"{key}_words"] = (spaces + 1).mean()
+    return metrics
+
+
+def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: str) -> ColumnProfile:
+    present, distinct = int(row[f"{key}_present"]), int(row[f"{key}_distinct"])
+    words = _finite(row.get(f"{key}_words"))
+    semantic = infer_semantic_type(name, kind, present, distinct, words)
+    if kind == "other":
+        semantic = SemanticType.IDENTIFIER if distinct > 1 else SemanticType.CONSTANT
+    return ColumnProfile(
+        name=name,
+        storage=kind,
+        semantic_type=semantic,
+        rows=rows,
+        present=present,
+        distinct=distinct,
+        minimum=_plain(row.get(f"{key}_min")),
+        maximum=_plain(row.get(f"{key}_max")),
+        mean=_finite(row.get(f"{key}_mean")),
+        std=_finite(row.get(f"{key}_std")),
+        mean_words=words,
+    )
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+def _plain(value: Any) -> float | str | None:
+    return value if value is None or isinstance(value, str) else _finite(value)

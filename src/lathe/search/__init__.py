@@ -1,0 +1,21 @@
+"""Search: candidates from several learner families, compared honestly by cross-validation."""
+
+from lathe.search._leaderboard import Candidate, Leaderboard
+from lathe.search._learners import FAMILIES, Family, Fit, Model
+from lathe.search._metrics import Metric, metric_for, metrics_for
+from lathe.search._search import SearchObserver, SearchSpec, run_search
+
+__all__ = [
+    "FAMILIES",
+    "Candidate",
+    "Family",
+    "Fit",
+    "Leaderboard",
+    "Metric",
+    "Model",
+    "SearchObserver",
+    "SearchSpec",
+    "metric_for",
+    "metrics_for",
+    "run_search",
+]

@@ -1,0 +1,75 @@
+"""Candidates and the leaderboard that ranks them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One trained configuration with its cross-validated score and cost."""
+
+    number: int
+    family: str
+    params: dict[str, Any]
+    cv_score: float
+    cv_std: float
+    fit_seconds: float
+    elapsed_seconds: float
+    rounds: int | None = None
+    fold_scores: tuple[float, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {**dataclasses.asdict(self), "fold_scores": list(self.fold_scores)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        """The inverse of ``to_dict``."""
+        return cls(**{**data, "fold_scores": tuple(data.get("fold_scores", ()))})
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Candidates ranked best first by their cross-validated ``metric``."""
+
+    metric: str
+    greater_is_better: bool
+    candidates: tuple[Candidate, ...]
+
+    def ranked(self) -> list[Candidate]:
+        """Candidates, best first."""
+        sign = -1.0 if self.greater_is_better else 1.0
+        return sorted(self.candidates, key=lambda c: (sign * c.cv_score, c.number))
+
+    @property
+    def best(self) -> Candidate:
+        """The winning candidate."""
+        return self.ranked()[0]
+
+    def with_candidate(self, candidate: Candidate) -> Leaderboard:
+        """A new leaderboard with ``candidate`` added."""
+        return dataclasses.replace(self, candidates=(*self.candidates, candidate))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat dict per candidate, best first, with its rank."""
+        return [{"rank": i, **c.to_dict()} for i, c in enumerate(self.ranked(), start=1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with a schema version."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "metric": self.metric,
+            "greater_is_better": self.greater_is_better,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Leaderboard:
+        """The inverse of ``to_dict``."""
+        candidates = tuple(Candidate.from_dict(c) for c in data["candidates"])
+        return cls(metric=data["metric"], greater_is_better=data["greater_is_better"], candidates=candidates)

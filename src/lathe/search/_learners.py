@@ -1,0 +1,207 @@
+"""Learner families: how each fits, predicts, saves in a safe format and is searched.
+
+A fitted model predicts class probabilities (n x k) for classification and numbers for
+regression, from the plan's float64 feature matrix. Models are saved as text (LightGBM's
+own model format) or JSON; nothing is ever pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import lightgbm as lgb
+import numpy as np
+import optuna
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from lathe.profile import Task
+
+THREADS = os.cpu_count() or 1
+MAX_ROUNDS = 2000
+PATIENCE = 50
+
+
+class Model(Protocol):
+    """A fitted model."""
+
+    family: ClassVar[str]
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+    def importance(self) -> np.ndarray: ...
+    def save(self, folder: Path) -> str: ...
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted model and what the fit learned about its own size (boosting rounds)."""
+
+    model: Model
+    rounds: int | None = None
+
+
+class Family(Protocol):
+    """A kind of learner: its search space, strong defaults, fit and load."""
+
+    name: ClassVar[str]
+    portfolio: ClassVar[tuple[dict[str, Any], ...]]
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]: ...
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
+        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+    ) -> Fit: ...  # fmt: skip
+
+    def load(self, folder: Path, file: str, task: Task) -> Model: ...
+
+
+# ---- regularised linear models ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Standardised inputs, then logistic (softmax) or ridge regression coefficients."""
+
+    family: ClassVar[str] = "linear"
+    task: Task
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (k, n_features); k = 1 for binary and regression
+    intercept: np.ndarray  # (k,)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        z = ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
+        if self.task is Task.REGRESSION:
+            return z[:, 0]
+        if self.task is Task.BINARY:
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def importance(self) -> np.ndarray:
+        return np.abs(self.coef).sum(axis=0)
+
+    def save(self, folder: Path) -> str:
+        arrays = {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef", "intercept")}
+        (folder / "model.linear.json").write_text(json.dumps(arrays))
+        return "model.linear.json"
+
+
+class Linear:
+    """Regularised logistic regression (classification) or ridge regression."""
+
+    name: ClassVar[str] = "linear"
+    portfolio: ClassVar[tuple[dict[str, Any], ...]] = ({"C": 1.0}, {"C": 0.05})
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        return {"C": trial.suggest_float("linear.C", 1e-3, 1e2, log=True)}
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
+        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+    ) -> Fit:  # fmt: skip
+        del valid, n_classes
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale[scale == 0] = 1.0
+        Z = (X - mean) / scale
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if task is Task.REGRESSION:
+                ridge = Ridge(alpha=1.0 / params["C"]).fit(Z, y)
+                coef, intercept = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
+            else:
+                logit = LogisticRegression(C=params["C"], max_iter=300, random_state=seed).fit(Z, y)
+                coef, intercept = logit.coef_, logit.intercept_
+        return Fit(LinearModel(task, mean, scale, coef, np.asarray(intercept, dtype="float64")))
+
+    def load(self, folder: Path, file: str, task: Task) -> Model:
+        arrays = json.loads((folder / file).read_text())
+        return LinearModel(task, **{k: np.asarray(v, dtype="float64") for k, v in arrays.items()})
+
+
+# ---- LightGBM -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LightGBMModel:
+    """A LightGBM booster, saved in LightGBM's own text format."""
+
+    family: ClassVar[str] = "lightgbm"
+    task: Task
+    booster: lgb.Booster
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster.predict(X, num_threads=THREADS))
+        if self.task is Task.BINARY:
+            return np.column_stack([1.0 - raw, raw])
+        return raw
+
+    def importance(self) -> np.ndarray:
+        return np.asarray(self.booster.feature_importance(importance_type="gain"), dtype="float64")
+
+    def save(self, folder: Path) -> str:
+        (folder / "model.lightgbm.txt").write_text(self.booster.model_to_string())
+        return "model.lightgbm.txt"
+
+
+class LightGBM:
+    """Gradient-boosted trees with early stopping on a validation fold."""
+
+    name: ClassVar[str] = "lightgbm"
+    portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"num_leaves": 31, "learning_rate": 0.1, "min_child_samples": 20, "feature_fraction": 0.9,
+         "bagging_fraction": 1.0, "lambda_l2": 0.001},
+        {"num_leaves": 63, "learning_rate": 0.05, "min_child_samples": 20, "feature_fraction": 0.7,
+         "bagging_fraction": 0.8, "lambda_l2": 1.0},
+        {"num_leaves": 15, "learning_rate": 0.05, "min_child_samples": 50, "feature_fraction": 0.8,
+         "bagging_fraction": 0.9, "lambda_l2": 5.0},
+    )  # fmt: skip
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        return {
+            "num_leaves": trial.suggest_int("lightgbm.num_leaves", 7, 255, log=True),
+            "learning_rate": trial.suggest_float("lightgbm.learning_rate", 0.01, 0.3, log=True),
+            "min_child_samples": trial.suggest_int("lightgbm.min_child_samples", 5, 200, log=True),
+            "feature_fraction": trial.suggest_float("lightgbm.feature_fraction", 0.4, 1.0),
+            "bagging_fraction": trial.suggest_float("lightgbm.bagging_fraction", 0.5, 1.0),
+            "lambda_l2": trial.suggest_float("lightgbm.lambda_l2", 1e-3, 10.0, log=True),
+        }
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
+        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+    ) -> Fit:  # fmt: skip
+        config = {**_objective(task, n_classes), **params, "seed": seed, "num_threads": THREADS, "verbosity": -1}
+        config["bagging_freq"] = 1 if params.get("bagging_fraction", 1.0) < 1.0 else 0
+        rounds = int(params.get("rounds", MAX_ROUNDS))
+        config.pop("rounds", None)
+        train = lgb.Dataset(X, y, free_raw_data=True)
+        if valid is None:
+            booster = lgb.train(config, train, num_boost_round=rounds)
+            return Fit(LightGBMModel(task, booster), rounds)
+        check = lgb.Dataset(valid[0], valid[1], reference=train)
+        stop = lgb.early_stopping(PATIENCE, verbose=False)
+        booster = lgb.train(config, train, num_boost_round=rounds, valid_sets=[check], callbacks=[stop])
+        return Fit(LightGBMModel(task, booster), booster.best_iteration or rounds)
+
+    def load(self, folder: Path, file: str, task: Task) -> Model:
+        return LightGBMModel(task, lgb.Booster(model_str=(folder / file).read_text()))
+
+
+def _objective(task: Task, n_classes: int) -> dict[str, Any]:
+    if task is Task.BINARY:
+        return {"objective": "binary", "metric": "binary_logloss"}
+    if task is Task.MULTICLASS:
+        return {"objective": "multiclass", "num_class": n_classes, "metric": "multi_logloss"}
+    return {"objective": "regression", "metric": "l2"}
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM())}

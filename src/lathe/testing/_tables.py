@@ -1,0 +1,44 @@
+"""Small generated tables with a known signal, one column of each semantic type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def mixed_table(rows: int = 400, task: str = "binary", seed: int = 0) -> pd.DataFrame:
+    """A table with numeric, categorical, boolean, datetime, text, id, constant and
+    all-missing columns, and a ``target`` learnable from them.
+
+    ``task`` is binary (labels "yes"/"no"), multiclass (labels "a", "b", "c") or regression.
+    """
+    rng = np.random.default_rng(seed)
+    amount = rng.gamma(2.0, 50.0, rows)
+    amount[rng.random(rows) < 0.1] = np.nan
+    plan = rng.choice(["basic", "plus", "pro"], rows, p=[0.5, 0.3, 0.2])
+    active = rng.random(rows) < 0.6
+    signup = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, rows), unit="h")
+    words = np.array(["late", "refund", "thanks", "broken", "great", "slow", "help"])
+    note = [" ".join(rng.choice(words, int(k))) for k in rng.integers(3, 9, rows)]
+    score = np.nan_to_num(amount, nan=100.0) / 100 + (plan == "pro") * 1.5 - active * 1.0 + rng.normal(0, 0.3, rows)
+    frame = pd.DataFrame({
+        "customer_id": np.arange(1000, 1000 + rows),
+        "amount": amount,
+        "plan": plan,
+        "active": active,
+        "signup": signup,
+        "note": note,
+        "country": "NL",
+        "unused": np.full(rows, np.nan),
+    })  # fmt: skip
+    frame["target"] = _target(score, task)
+    return frame
+
+
+def _target(score: np.ndarray, task: str) -> np.ndarray:
+    if task == "regression":
+        return score * 10.0
+    if task == "multiclass":
+        edges = np.quantile(score, [1 / 3, 2 / 3])
+        return np.array(["a", "b", "c"])[np.searchsorted(edges, score)]
+    return np.where(score > np.median(score), "yes", "no")

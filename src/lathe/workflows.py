@@ -1,0 +1,274 @@
+"""The workflows that wire the stages: train, predict, load.
+
+Each stage is a function from one plain value to the next; this module is the only
+place that knows their order.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from lathe import _display
+from lathe.backends import fingerprint, read_source, to_frame
+from lathe.bundle import Bundle, load_bundle
+from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
+from lathe.features import FeaturePlan, plan_features
+from lathe.profile import Profile, Task, infer_task, profile_table
+from lathe.report import render_report
+from lathe.search import FAMILIES, Leaderboard, Metric, Model, SearchSpec, metric_for, metrics_for, run_search
+
+HOLDOUT_SHARE = 0.2
+MIN_ROWS = 20
+MIN_CLASS_ROWS = 3
+REPORT_ROWS = 5000
+LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "scikit-learn", "numpy", "pandas", "optuna")
+
+
+@dataclass(frozen=True)
+class _Split:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    y_train: np.ndarray
+    y_holdout: np.ndarray
+    classes: list[Any]
+
+
+def train(
+    source: str | Path,
+    target: str,
+    *,
+    budget: float | None = 60.0,
+    trials: int | None = None,
+    task: str | None = None,
+    metric: str | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    verbose: bool = True,
+) -> Bundle:
+    """Train the best model for ``target`` from the table at ``source``; save it to ``out``.
+
+    ``budget`` is the search's wall-clock limit in seconds; ``trials`` caps the number of
+    candidates (for reproducible runs). Returns the bundle (saved when ``out`` is given).
+    """
+    _check_limits(budget, trials)
+    _display.console.quiet = not verbose
+    uri = str(source)
+    _display.status(f"reading {uri}")
+    table = read_source(uri)
+    profile = profile_table(table)
+    if target not in profile.names:
+        raise ColumnNotFoundError.for_name(target, profile.names, what="target")
+    the_task = infer_task(profile.column(target), task)
+    the_metric = metric_for(the_task, metric)
+    frame = to_frame(table)
+    _display.status(
+        f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
+    )
+    split = _split(frame, target, the_task, seed)
+    plan = plan_features(profile, split.train, exclude=(target,))
+    X = plan.transform(split.train)
+    if X.shape[1] == 0:
+        raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
+    spec = SearchSpec(
+        the_task, len(split.classes), the_metric, budget, trials, seed, folds=5 if len(X) <= 20_000 else 3
+    )
+    with _display.SearchDisplay(budget, enabled=verbose) as display:
+        board = run_search(X, split.y_train, spec, display)
+    model = _refit(board, X, split.y_train, spec)
+    bundle = _assemble(uri, table, profile, plan, model, board, split, spec, target)
+    if out is not None:
+        bundle.save(out)
+        _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
+    return bundle
+
+
+def predict(bundle: str | Path, source: str | Path, out: str | Path | None = None) -> pd.DataFrame:
+    """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet)."""
+    scored = load_bundle(bundle).predict(to_frame(read_source(str(source))))
+    if out is not None:
+        write_table(scored, Path(out))
+    return scored
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` as CSV or Parquet by extension, whole or not at all."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InvalidParameterError(f"{path}: the output must end in .csv or .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    if suffix == ".csv":
+        frame.to_csv(partial, index=False)
+    else:
+        frame.to_parquet(partial, index=False)
+    partial.replace(path)
+
+
+def _check_limits(budget: float | None, trials: int | None) -> None:
+    if budget is None and trials is None:
+        raise InvalidParameterError("give a budget in seconds or a number of trials (or both)")
+    if budget is not None and not budget > 0:
+        raise InvalidParameterError(f"budget must be a positive number of seconds, got {budget}")
+    if trials is not None and trials < 1:
+        raise InvalidParameterError(f"trials must be at least 1, got {trials}")
+
+
+def _left_out(plan: FeaturePlan) -> str:
+    return "; ".join(f"{column} ({reason.split(':')[0]})" for column, reason in plan.left_out) or "no other columns"
+
+
+def _split(frame: pd.DataFrame, target: str, task: Task, seed: int) -> _Split:
+    known = frame[frame[target].notna()].reset_index(drop=True)
+    if len(known) < MIN_ROWS:
+        raise TargetError(f"only {len(known)} rows have a value for {target!r}; at least {MIN_ROWS} are needed")
+    if task is Task.REGRESSION:
+        y = known[target].to_numpy(dtype="float64")
+        return _holdout(known, y, [], None, seed)
+    classes, codes = _encode(known[target])
+    return _holdout(known, codes, classes, codes, seed)
+
+
+def _encode(labels: pd.Series) -> tuple[list[Any], np.ndarray]:
+    values, codes = np.unique(labels.to_numpy(dtype=object), return_inverse=True)
+    counts = np.bincount(codes)
+    rare = [str(values[i]) for i in np.flatnonzero(counts < MIN_CLASS_ROWS)]
+    if rare:
+        raise TargetError(
+            f"class(es) {', '.join(rare[:10])} of the target have fewer than {MIN_CLASS_ROWS} rows; "
+            "remove those rows or merge the classes"
+        )
+    return [v.item() if hasattr(v, "item") else v for v in values], codes
+
+
+def _holdout(frame: pd.DataFrame, y: np.ndarray, classes: list[Any], strata: np.ndarray | None, seed: int) -> _Split:
+    index = np.arange(len(frame))
+    train, hold = train_test_split(index, test_size=HOLDOUT_SHARE, random_state=seed, stratify=strata)
+    train, hold = np.sort(train), np.sort(hold)
+    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes)
+
+
+def _refit(board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec) -> Model:
+    best = board.best
+    _display.status(f"refitting the winner ({best.family}) on all {len(X):,} training rows")
+    params = {**best.params, **({"rounds": best.rounds} if best.rounds else {})}
+    return FAMILIES[best.family].fit(X, y, spec.task, params, n_classes=spec.n_classes, seed=spec.seed).model
+
+
+def _assemble(
+    uri: str, table: Any, profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
+    split: _Split, spec: SearchSpec, target: str,
+) -> Bundle:  # fmt: skip
+    raw = model.predict(plan.transform(split.holdout))
+    holdout = {name: m(split.y_holdout, raw) for name, m in metrics_for(spec.task).items()}
+    _display.status("holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in holdout.items()))
+    ids = [c.name for c in profile.columns if c.semantic_type.value == "identifier" and c.name != target]
+    manifest = {
+        "lathe_version": _version("lathe"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": spec.task.value,
+        "target": target,
+        "classes": split.classes,
+        "ids": ids,
+        "inputs": [c.to_dict() | _levels(plan, c.name) for c in plan.inputs],
+        "left_out": plan.to_dict()["left_out"],
+        "metric": spec.metric.name,
+        "metrics": {"cv": {spec.metric.name: board.best.cv_score}, "holdout": holdout},
+        "model": {"family": board.best.family, "params": board.best.params, "rounds": board.best.rounds},
+        "data": {
+            "source": uri,
+            "fingerprint": fingerprint(table),
+            "rows": profile.rows,
+            "train_rows": len(split.train),
+            "holdout_rows": len(split.holdout),
+        },
+        "profile": profile.to_dict(),
+        "importance": _importance(plan, model),
+        "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
+    }
+    report = render_report(_report_data(manifest, board, split, raw, spec.metric))
+    return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=board, report_html=report)
+
+
+def _levels(plan: FeaturePlan, column: str) -> dict[str, Any]:
+    levels = [list(getattr(step, "levels")) for step in plan.steps if step.column == column and hasattr(step, "levels")]
+    return {"categories": levels[0]} if levels else {}
+
+
+def _importance(plan: FeaturePlan, model: Model) -> list[dict[str, Any]]:
+    per_feature = model.importance()
+    totals: dict[str, float] = {}
+    for source, value in zip(plan.feature_sources, per_feature, strict=True):
+        totals[source] = totals.get(source, 0.0) + float(value)
+    grand = sum(totals.values()) or 1.0
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+    return [{"column": column, "importance": value / grand} for column, value in ranked]
+
+
+def _report_data(
+    manifest: dict[str, Any], board: Leaderboard, split: _Split, raw: np.ndarray, metric: Metric
+) -> dict[str, Any]:
+    task = Task(manifest["task"])
+    return {
+        "title": f"{manifest['target']} — {task.value} {'classification' if task is not Task.REGRESSION else ''}",
+        "task": task.value,
+        "target": manifest["target"],
+        "created": manifest["created"],
+        "source": manifest["data"]["source"],
+        "lathe_version": manifest["lathe_version"],
+        "metric": metric.name,
+        "data": {**manifest["data"], "columns": _column_rows(manifest)},
+        "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
+        "holdout": manifest["metrics"]["holdout"],
+        "evaluation": _evaluation(task, split, raw),
+        "importance": manifest["importance"],
+        "notes": [],
+    }
+
+
+def _column_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    used = {c["name"] for c in manifest["inputs"]}
+    reasons = {d["column"]: d["reason"] for d in manifest["left_out"]}
+    rows = []
+    for column in manifest["profile"]["columns"]:
+        name = column["name"]
+        reason = "target" if name == manifest["target"] else reasons.get(name)
+        rows.append({
+            "name": name, "semantic_type": column["semantic_type"],
+            "missing_share": 1 - column["present"] / max(1, column["rows"]), "distinct": column["distinct"],
+            "used": name in used, "reason": reason,
+        })  # fmt: skip
+    return rows
+
+
+def _evaluation(task: Task, split: _Split, raw: np.ndarray) -> dict[str, Any]:
+    rows = np.random.default_rng(0).permutation(len(split.y_holdout))[:REPORT_ROWS]
+    if task is Task.REGRESSION:
+        truth = split.y_holdout[rows]
+        return {"classes": None, "y_true": truth.tolist(), "y_pred": raw[rows].tolist(), "proba": None}
+    labels = [str(c) for c in split.classes]
+    picked = raw[rows]
+    return {
+        "classes": labels,
+        "y_true": [labels[i] for i in split.y_holdout[rows]],
+        "y_pred": [labels[i] for i in np.argmax(picked, axis=1)],
+        "proba": picked.tolist(),
+    }
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+__all__ = ["load_bundle", "predict", "train", "write_table"]

@@ -1,0 +1,34 @@
+"""Shared fixtures: small tables written as files of each format."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lathe.testing import mixed_table
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    """A small binary-classification table of every column type."""
+    return mixed_table(400, "binary")
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path, table: pd.DataFrame) -> Path:
+    """``table`` written as CSV."""
+    path = tmp_path / "data.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def parquet_file(tmp_path: Path, table: pd.DataFrame) -> Path:
+    """``table`` written as Parquet."""
+    path = tmp_path / "data.parquet"
+    table.to_parquet(path, index=False)
+    return path

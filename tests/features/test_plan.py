@@ -1,0 +1,125 @@
+"""The feature plan: chosen per semantic type, saved as JSON and replayed exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lathe.backends import read_source
+from lathe.errors import SchemaMismatchError
+from lathe.features import (
+    DateParts,
+    FeaturePlan,
+    Impute,
+    InputColumn,
+    OneHot,
+    coerce_frame,
+    plan_features,
+    transform_from_dict,
+)
+from lathe.profile import profile_table
+
+
+@pytest.fixture
+def plan(parquet_file: Path, table: pd.DataFrame) -> FeaturePlan:
+    profile = profile_table(read_source(str(parquet_file)))
+    return plan_features(profile, table, exclude=("target",))
+
+
+def test_transforms_follow_the_semantic_types(plan: FeaturePlan) -> None:
+    kinds = {step.column: step.kind for step in plan.steps}
+    assert kinds == {
+        "amount": "impute",
+        "plan": "one_hot",
+        "active": "impute",
+        "signup": "date_parts",
+        "note": "text_stats",
+    }
+    assert dict(plan.left_out).keys() == {"customer_id", "country", "unused"}
+    assert "amount__missing" in plan.feature_names
+
+
+def test_saved_plan_replays_exactly(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    again = FeaturePlan.from_dict(json.loads(json.dumps(plan.to_dict())))
+    assert again == plan
+    np.testing.assert_array_equal(again.transform(table), plan.transform(table))
+
+
+def test_unseen_categories_and_missing_values_are_scored(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    rows = table.head(3).copy()
+    rows["plan"] = ["enterprise", None, "basic"]
+    rows["amount"] = [np.nan, 1.0, np.nan]
+    rows["signup"] = [pd.NaT, pd.Timestamp("2030-01-01"), pd.NaT]
+    X = plan.transform(rows)
+    names = plan.feature_names
+    assert not np.isnan(X).any()
+    assert X[0, names.index("plan__other")] == 1.0
+    assert X[1, names.index("plan__other")] == 0.0
+    assert X[2, names.index("plan=basic")] == 1.0
+
+
+def test_extra_columns_are_ignored(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    np.testing.assert_array_equal(plan.transform(table.assign(extra=1)), plan.transform(table))
+
+
+def test_missing_column_is_named(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    with pytest.raises(SchemaMismatchError, match="amount"):
+        plan.transform(table.drop(columns=["amount"]))
+
+
+def test_uncoercible_value_is_named(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    rows = table.head(5).astype({"amount": object})
+    rows.loc[rows.index[2], "amount"] = "lots"
+    with pytest.raises(SchemaMismatchError, match=r"'amount' must hold number values.*row 2"):
+        plan.transform(rows)
+
+
+def test_empty_table_is_refused(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    with pytest.raises(SchemaMismatchError, match="no rows"):
+        plan.transform(table.head(0))
+
+
+def test_text_values_are_coerced_to_their_kind() -> None:
+    inputs = (InputColumn("n", "number"), InputColumn("b", "boolean"), InputColumn("d", "datetime"))
+    frame = pd.DataFrame({"n": ["1.5", None], "b": ["yes", "False"], "d": ["2024-01-02", "2024-03-04 05:06"]})
+    coerced = coerce_frame(frame, inputs)
+    assert coerced["n"].tolist()[0] == 1.5
+    assert coerced["b"].tolist() == [1.0, 0.0]
+    assert coerced["d"].dt.hour.tolist() == [0, 5]
+
+
+values = st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), min_size=1, max_size=30)
+levels = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"])), min_size=1, max_size=30)
+
+
+@settings(max_examples=50, deadline=None)
+@given(train=values, score=values)
+def test_impute_round_trip(train: list[float | None], score: list[float | None]) -> None:
+    step = Impute.fit("x", pd.Series(train, dtype="float64"))
+    again = transform_from_dict(json.loads(json.dumps(step.to_dict())))
+    column = pd.Series(score, dtype="float64")
+    for a, b in zip(step.apply(column), again.apply(column), strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert not np.isnan(a).any()
+
+
+@settings(max_examples=50, deadline=None)
+@given(train=levels, score=levels)
+def test_one_hot_rows_are_one_hot(train: list[str | None], score: list[str | None]) -> None:
+    step = OneHot.fit("c", pd.Series(train, dtype=object))
+    X = np.column_stack(step.apply(pd.Series(score, dtype=object)))
+    assert X.shape == (len(score), len(step.outputs))
+    assert set(X.sum(axis=1)) <= {0.0, 1.0}
+
+
+def test_date_parts_keep_only_varying_parts() -> None:
+    stamps = pd.Series(pd.to_datetime(["2024-01-01", "2024-02-03", None]))
+    step = DateParts.fit("d", stamps)
+    assert step.parts == ("month", "day", "weekday")
+    assert step.indicator

@@ -1,0 +1,83 @@
+"""Semantic types and the task, inferred from aggregates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lathe.backends import read_source
+from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
+from lathe.profile import Profile, SemanticType, Task, infer_task, profile_table
+
+
+def test_every_semantic_type_is_recognised(parquet_file: Path) -> None:
+    profile = profile_table(read_source(str(parquet_file)))
+    types = {c.name: c.semantic_type for c in profile.columns}
+    assert types == {
+        "customer_id": SemanticType.IDENTIFIER,
+        "amount": SemanticType.NUMERIC,
+        "plan": SemanticType.CATEGORICAL,
+        "active": SemanticType.BOOLEAN,
+        "signup": SemanticType.DATETIME,
+        "note": SemanticType.TEXT,
+        "country": SemanticType.CONSTANT,
+        "unused": SemanticType.CONSTANT,
+        "target": SemanticType.CATEGORICAL,
+    }
+
+
+def test_statistics(parquet_file: Path, table: pd.DataFrame) -> None:
+    amount = profile_table(read_source(str(parquet_file))).column("amount")
+    assert amount.rows == len(table)
+    assert amount.present == table["amount"].notna().sum()
+    assert amount.mean == pytest.approx(table["amount"].mean())
+    assert amount.missing_share == pytest.approx(table["amount"].isna().mean())
+
+
+def test_round_trip(parquet_file: Path) -> None:
+    profile = profile_table(read_source(str(parquet_file)))
+    assert Profile.from_dict(profile.to_dict()) == profile
+
+
+def test_unknown_column_suggests_the_closest(parquet_file: Path) -> None:
+    profile = profile_table(read_source(str(parquet_file)))
+    with pytest.raises(ColumnNotFoundError, match="Did you mean 'amount'"):
+        profile.column("amout")
+
+
+def _profile_of(tmp_path: Path, values: list[object]) -> Profile:
+    pd.DataFrame({"y": values}).to_parquet(tmp_path / "t.parquet")
+    return profile_table(read_source(str(tmp_path / "t.parquet")))
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        ([True, False] * 10, Task.BINARY),
+        (["a", "b", "c"] * 10, Task.MULTICLASS),
+        ([0, 1] * 10, Task.BINARY),
+        ([0.5, 1.5, 2.25] * 10, Task.REGRESSION),
+        (list(range(40)), Task.REGRESSION),
+    ],
+)
+def test_task_is_inferred(tmp_path: Path, values: list[object], task: Task) -> None:
+    assert infer_task(_profile_of(tmp_path, values).column("y")) is task
+
+
+def test_task_can_be_forced(tmp_path: Path) -> None:
+    column = _profile_of(tmp_path, [0, 1, 2] * 10).column("y")
+    assert infer_task(column, "regression") is Task.REGRESSION
+    with pytest.raises(InvalidParameterError, match="task must be one of"):
+        infer_task(column, "clustering")
+
+
+def test_target_with_one_class(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="single value"):
+        infer_task(_profile_of(tmp_path, ["yes"] * 30).column("y"))
+
+
+def test_text_target_cannot_be_regressed(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="regression needs numbers"):
+        infer_task(_profile_of(tmp_path, ["a", "b"] * 10).column("y"), "regression")

@@ -1,0 +1,66 @@
+"""The search: honest CV, reproducible with trials, each family saved and reloaded exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lathe.errors import InvalidParameterError
+from lathe.profile import Task
+from lathe.search import FAMILIES, Leaderboard, SearchSpec, metric_for, run_search
+
+
+def _data(task: Task, rows: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(rows, 5))
+    signal = X[:, 0] + 0.5 * X[:, 1] ** 2
+    if task is Task.REGRESSION:
+        return X, signal
+    if task is Task.BINARY:
+        return X, (signal > np.median(signal)).astype(int)
+    return X, np.digitize(signal, np.quantile(signal, [1 / 3, 2 / 3]))
+
+
+@pytest.mark.parametrize("task", list(Task))
+def test_same_seed_and_trials_give_the_same_leaderboard(task: Task) -> None:
+    X, y = _data(task)
+    spec = SearchSpec(task, 0 if task is Task.REGRESSION else int(y.max()) + 1, metric_for(task), trials=4)
+    first, second = run_search(X, y, spec), run_search(X, y, spec)
+    assert len(first.candidates) == 4
+    assert [(c.family, c.params, c.cv_score) for c in first.candidates] == [
+        (c.family, c.params, c.cv_score) for c in second.candidates
+    ]
+    assert {c.family for c in first.candidates} == {"linear", "lightgbm"}
+
+
+def test_best_candidate_follows_the_metric_direction() -> None:
+    X, y = _data(Task.REGRESSION)
+    board = run_search(X, y, SearchSpec(Task.REGRESSION, 0, metric_for(Task.REGRESSION), trials=3))
+    assert board.best.cv_score == min(c.cv_score for c in board.candidates)
+    assert Leaderboard.from_dict(board.to_dict()) == board
+
+
+def test_budget_stops_the_search() -> None:
+    X, y = _data(Task.BINARY, rows=2000)
+    board = run_search(X, y, SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), budget=0.01))
+    assert len(board.candidates) == 1  # the baseline always finishes
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("task", list(Task))
+def test_saved_models_predict_identically(tmp_path: Path, family: str, task: Task) -> None:
+    X, y = _data(task)
+    n_classes = 0 if task is Task.REGRESSION else int(y.max()) + 1
+    learner = FAMILIES[family]
+    model = learner.fit(X, y, task, learner.portfolio[0] | {"rounds": 20}, n_classes=n_classes).model
+    loaded = learner.load(tmp_path, model.save(tmp_path), task)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    if task is not Task.REGRESSION:
+        np.testing.assert_allclose(model.predict(X).sum(axis=1), 1.0)
+
+
+def test_metric_must_fit_the_task() -> None:
+    with pytest.raises(InvalidParameterError, match="does not apply to regression"):
+        metric_for(Task.REGRESSION, "roc_auc")

@@ -1,0 +1,80 @@
+"""The command line as a new user meets it: each bad input is one clear line and exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lathe.cli import main
+
+
+def _lathe(*args: object) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "lathe.cli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_train_predict_info(tmp_path: Path, csv_file: Path, table: pd.DataFrame) -> None:
+    model, scored = tmp_path / "model", tmp_path / "scored.csv"
+    assert main(["train", str(csv_file), "--target", "target", "--trials", "2", "--out", str(model)]) == 0
+    table.drop(columns=["target"]).to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "new.csv"), "--out", str(scored)]) == 0
+    out = pd.read_csv(scored)
+    assert list(out.columns) == ["customer_id", "prediction", "probability_no", "probability_yes"]
+    assert out["customer_id"].tolist() == table["customer_id"].tolist()
+    info = _lathe("info", model)
+    assert info.returncode == 0
+    assert "binary" in info.stdout
+    assert "roc_auc" in info.stdout
+
+
+def _bad_files(tmp_path: Path, csv_file: Path) -> dict[str, tuple[list[object], str]]:
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "bad.csv").write_text("a,target\n1,2\n3,4,5\n6,7\n")
+    (tmp_path / "latin.csv").write_bytes("a,target\nJosé,1\n".encode("latin-1"))
+    one = pd.read_csv(csv_file).assign(target="yes")
+    one.to_csv(tmp_path / "one.csv", index=False)
+    return {
+        "missing file": ([tmp_path / "nope.csv"], "no such file"),
+        "not a column": ([csv_file, "--target", "targt"], "Did you mean 'target'"),
+        "one class": ([tmp_path / "one.csv"], "single value"),
+        "empty file": ([tmp_path / "empty.csv"], "no rows"),
+        "malformed row": ([tmp_path / "bad.csv"], "same number of fields"),
+        "not utf-8": ([tmp_path / "latin.csv"], "not UTF-8"),
+        "budget of 0": ([csv_file, "--budget", "0"], "budget must be a positive number"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["missing file", "not a column", "one class", "empty file", "malformed row", "not utf-8", "budget of 0"]
+)
+def test_bad_input_is_one_clear_line(tmp_path: Path, csv_file: Path, case: str) -> None:
+    args, message = _bad_files(tmp_path, csv_file)[case]
+    if "--target" not in args:
+        args = [*args, "--target", "target"]
+    run = _lathe("train", *args, "--out", tmp_path / "model")
+    assert run.returncode == 2, run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_predict_with_a_missing_column(tmp_path: Path, csv_file: Path, table: pd.DataFrame) -> None:
+    assert main(["train", str(csv_file), "--target", "target", "--trials", "1", "--out", str(tmp_path / "m")]) == 0
+    table.drop(columns=["amount"]).to_csv(tmp_path / "new.csv", index=False)
+    run = _lathe("predict", tmp_path / "m", tmp_path / "new.csv", "--out", tmp_path / "o.csv")
+    assert run.returncode == 2
+    assert "amount" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_predict_with_an_uncoercible_value(tmp_path: Path, csv_file: Path, table: pd.DataFrame) -> None:
+    assert main(["train", str(csv_file), "--target", "target", "--trials", "1", "--out", str(tmp_path / "m")]) == 0
+    table.astype({"amount": object}).assign(amount="plenty").to_csv(tmp_path / "new.csv", index=False)
+    run = _lathe("predict", tmp_path / "m", tmp_path / "new.csv", "--out", tmp_path / "o.csv")
+    assert run.returncode == 2
+    assert "'amount' must hold number values" in run.stderr

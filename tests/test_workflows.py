@@ -1,0 +1,140 @@
+"""Train, save, load and predict end to end, from Python."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lathe
+from lathe.errors import (
+    BundleIntegrityError,
+    BundleNotFoundError,
+    ColumnNotFoundError,
+    InvalidParameterError,
+    SchemaMismatchError,
+    TargetError,
+)
+from lathe.testing import mixed_table
+
+
+def _train(source: Path, **options: object) -> lathe.Bundle:
+    return lathe.train(source, target="target", budget=None, trials=3, verbose=False, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_train_save_load_predict(tmp_path: Path, task: str) -> None:
+    data = mixed_table(300, task)
+    data.to_parquet(tmp_path / "data.parquet")
+    bundle = _train(tmp_path / "data.parquet", out=tmp_path / "model")
+    scored = lathe.load(tmp_path / "model").predict(data)
+    assert bundle.manifest["task"] == task
+    assert list(scored.columns[:2]) == ["customer_id", "prediction"]
+    assert scored["customer_id"].tolist() == data["customer_id"].tolist()
+    if task == "regression":
+        assert list(scored.columns) == ["customer_id", "prediction"]
+    else:
+        classes = sorted(set(data["target"]))
+        assert list(scored.columns[2:]) == [f"probability_{c}" for c in classes]
+        assert set(scored["prediction"]) <= set(classes)
+    pd.testing.assert_frame_equal(scored, bundle.predict(data))
+
+
+def test_manifest_says_what_the_bundle_is(tmp_path: Path, parquet_file: Path) -> None:
+    _train(parquet_file, out=tmp_path / "model")
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert manifest["task"] == "binary"
+    assert manifest["classes"] == ["no", "yes"]
+    assert manifest["ids"] == ["customer_id"]
+    assert {c["name"]: c["kind"] for c in manifest["inputs"]}["signup"] == "datetime"
+    assert {c["name"] for c in manifest["inputs"]} == {"amount", "plan", "active", "signup", "note"}
+    assert next(c for c in manifest["inputs"] if c["name"] == "plan")["categories"] == ["basic", "plus", "pro"]
+    assert {d["column"] for d in manifest["left_out"]} == {"customer_id", "country", "unused"}
+    assert set(manifest["metrics"]["holdout"]) == {"roc_auc", "log_loss", "accuracy"}
+    assert manifest["data"]["fingerprint"].startswith("sha256:")
+    assert {"lightgbm", "duckdb", "python"} <= set(manifest["libraries"])
+    listed = set(manifest["files"])
+    assert listed == {p.name for p in (tmp_path / "model").iterdir()} - {"manifest.json"}
+    assert {"plan.json", "leaderboard.csv", "report.html"} <= listed
+    assert not any(name.endswith((".pkl", ".pickle", ".joblib")) for name in listed)
+
+
+def test_reloads_in_a_new_process_and_predicts_identically(tmp_path: Path, parquet_file: Path) -> None:
+    bundle = _train(parquet_file, out=tmp_path / "model")
+    here = bundle.predict(pd.read_parquet(parquet_file))
+    script = (
+        "import sys, lathe, pandas as pd;"
+        "lathe.load(sys.argv[1]).predict(pd.read_parquet(sys.argv[2])).to_parquet(sys.argv[3])"
+    )
+    subprocess.run([sys.executable, "-c", script, tmp_path / "model", parquet_file, tmp_path / "o.parquet"], check=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o.parquet"), here)
+
+
+def test_holdout_is_never_searched(tmp_path: Path, parquet_file: Path) -> None:
+    bundle = _train(parquet_file)
+    data = bundle.manifest["data"]
+    assert data["train_rows"] + data["holdout_rows"] == data["rows"]
+    assert data["holdout_rows"] == pytest.approx(0.2 * data["rows"], abs=1)
+
+
+def test_target_not_a_column_lists_the_columns(parquet_file: Path) -> None:
+    with pytest.raises(ColumnNotFoundError, match=r"target 'targt'.*Did you mean 'target'.*Columns: customer_id"):
+        lathe.train(parquet_file, target="targt", trials=1, verbose=False)
+
+
+def test_target_with_one_class(tmp_path: Path, table: pd.DataFrame) -> None:
+    table.assign(target="yes").to_parquet(tmp_path / "one.parquet")
+    with pytest.raises(TargetError, match="single value"):
+        _train(tmp_path / "one.parquet", out=tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["one.parquet"]
+
+
+def test_budget_of_zero() -> None:
+    with pytest.raises(InvalidParameterError, match="budget must be a positive number"):
+        lathe.train("any.csv", target="target", budget=0, verbose=False)
+
+
+def test_all_null_column_is_left_out_and_reported(parquet_file: Path) -> None:
+    bundle = _train(parquet_file)
+    reasons = {d["column"]: d["reason"] for d in bundle.manifest["left_out"]}
+    assert reasons["unused"].startswith("constant")
+    assert "unused" in bundle.report_html
+
+
+def test_failed_retrain_keeps_the_saved_bundle(tmp_path: Path, parquet_file: Path, table: pd.DataFrame) -> None:
+    _train(parquet_file, out=tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()}
+    table.assign(target="yes").to_parquet(tmp_path / "one.parquet")
+    with pytest.raises(TargetError):
+        _train(tmp_path / "one.parquet", out=tmp_path / "model")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet", "model", "one.parquet"]
+
+
+def test_predict_checks_the_schema(tmp_path: Path, parquet_file: Path, table: pd.DataFrame) -> None:
+    bundle = _train(parquet_file)
+    with pytest.raises(SchemaMismatchError, match="lack 1 input column.*plan"):
+        bundle.predict(table.drop(columns=["plan"]))
+    with pytest.raises(SchemaMismatchError, match="no rows"):
+        bundle.predict(table.head(0))
+    unseen = table.head(4).assign(plan=["gold", None, "basic", "pro"], amount=np.nan)
+    assert len(bundle.predict(unseen.drop(columns=["target"]))) == 4
+
+
+def test_tampered_bundle_is_refused(tmp_path: Path, parquet_file: Path) -> None:
+    _train(parquet_file, out=tmp_path / "model")
+    plan = tmp_path / "model" / "plan.json"
+    plan.write_text(plan.read_text().replace('"impute"', '"impute" '))
+    with pytest.raises(BundleIntegrityError, match="plan.json does not match its checksum"):
+        lathe.load(tmp_path / "model")
+
+
+def test_missing_bundle(tmp_path: Path) -> None:
+    with pytest.raises(BundleNotFoundError, match="no bundle here"):
+        lathe.load(tmp_path)
