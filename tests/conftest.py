@@ -32,3 +32,14 @@ def parquet_file(tmp_path: Path, table: pd.DataFrame) -> Path:
     path = tmp_path / "data.parquet"
     table.to_parquet(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; skipped where missing, a failure in CI."""
+    path = os.environ.get("LATHE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium not found: CI must install it (apt-get install chromium)")
+        pytest.skip("chromium not installed: apt-get install chromium to run the browser tests")
+    return path

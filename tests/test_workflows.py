@@ -13,6 +13,7 @@ import pytest
 
 import lathe
 from lathe.errors import (
+    BundleError,
     BundleIntegrityError,
     BundleNotFoundError,
     ColumnNotFoundError,
@@ -119,7 +120,7 @@ def test_failed_retrain_keeps_the_saved_bundle(tmp_path: Path, parquet_file: Pat
 
 def test_predict_checks_the_schema(tmp_path: Path, parquet_file: Path, table: pd.DataFrame) -> None:
     bundle = _train(parquet_file)
-    with pytest.raises(SchemaMismatchError, match="lack 1 input column.*plan"):
+    with pytest.raises(SchemaMismatchError, match=r"lack 1 input column.*plan"):
         bundle.predict(table.drop(columns=["plan"]))
     with pytest.raises(SchemaMismatchError, match="no rows"):
         bundle.predict(table.head(0))
@@ -131,10 +132,19 @@ def test_tampered_bundle_is_refused(tmp_path: Path, parquet_file: Path) -> None:
     _train(parquet_file, out=tmp_path / "model")
     plan = tmp_path / "model" / "plan.json"
     plan.write_text(plan.read_text().replace('"impute"', '"impute" '))
-    with pytest.raises(BundleIntegrityError, match="plan.json does not match its checksum"):
+    with pytest.raises(BundleIntegrityError, match=r"plan\.json does not match its checksum"):
         lathe.load(tmp_path / "model")
 
 
 def test_missing_bundle(tmp_path: Path) -> None:
     with pytest.raises(BundleNotFoundError, match="no bundle here"):
         lathe.load(tmp_path)
+
+
+def test_save_never_replaces_a_folder_that_is_not_a_bundle(tmp_path: Path, parquet_file: Path) -> None:
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    bundle = _train(parquet_file)
+    with pytest.raises(BundleError, match="not a lathe bundle"):
+        bundle.save(tmp_path / "precious")
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"

@@ -7,7 +7,7 @@
 
 from lathe.bundle import Bundle
 from lathe.errors import LatheError
-from lathe.workflows import predict, train
 from lathe.workflows import load_bundle as load
+from lathe.workflows import predict, train
 
 __all__ = ["Bundle", "LatheError", "load", "predict", "train"]

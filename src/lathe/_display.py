@@ -49,6 +49,7 @@ class SearchDisplay:
         self.board: Leaderboard | None = None
         self.start = time.monotonic()
         self.live: Live | None = None
+        self.finished: float | None = None
 
     def __enter__(self) -> SearchDisplay:
         if self.enabled and console.is_terminal:
@@ -59,17 +60,18 @@ class SearchDisplay:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        self.finished = time.monotonic() - self.start
         if self.live is not None:
             self.live.__exit__(kind, error, trace)
         elif self.enabled and self.board is not None and kind is None:
             console.print(leaderboard_table(self.board))
 
     def __rich__(self) -> RenderableType:
-        elapsed = time.monotonic() - self.start
-        total = self.budget or max(elapsed, 1.0)
+        elapsed = self.finished or time.monotonic() - self.start
+        total = self.finished or self.budget or max(elapsed, 1.0)
         bar = ProgressBar(total=total, completed=min(elapsed, total), width=40)
         line = Table.grid(padding=(0, 1))
-        line.add_row("searching", bar, f"{elapsed:.0f}/{total:.0f} s")
+        line.add_row("searched" if self.finished else "searching", bar, f"{elapsed:.0f}/{total:.0f} s")
         return Group(line, leaderboard_table(self.board)) if self.board else line
 
     def candidate_finished(self, candidate: Candidate, leaderboard: Leaderboard) -> None:

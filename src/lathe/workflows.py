@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,7 @@ def train(
     candidates (for reproducible runs). Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
+    started = time.monotonic()
     _display.console.quiet = not verbose
     uri = str(source)
     _display.status(f"reading {uri}")
@@ -81,10 +83,16 @@ def train(
     spec = SearchSpec(
         the_task, len(split.classes), the_metric, budget, trials, seed, folds=5 if len(X) <= 20_000 else 3
     )
+    search_started = time.monotonic()
     with _display.SearchDisplay(budget, enabled=verbose) as display:
         board = run_search(X, split.y_train, spec, display)
     model = _refit(board, X, split.y_train, spec)
-    bundle = _assemble(uri, table, profile, plan, model, board, split, spec, target)
+    timings = {
+        "first_model_seconds": search_started - started + board.candidates[0].elapsed_seconds,
+        "search_seconds": board.candidates[-1].elapsed_seconds,
+        "train_seconds": time.monotonic() - started,
+    }
+    bundle = _assemble(uri, table, profile, plan, model, board, split, spec, target, timings)
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -165,7 +173,7 @@ def _refit(board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec) -
 
 def _assemble(
     uri: str, table: Any, profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
-    split: _Split, spec: SearchSpec, target: str,
+    split: _Split, spec: SearchSpec, target: str, timings: dict[str, float],
 ) -> Bundle:  # fmt: skip
     raw = model.predict(plan.transform(split.holdout))
     holdout = {name: m(split.y_holdout, raw) for name, m in metrics_for(spec.task).items()}
@@ -193,13 +201,14 @@ def _assemble(
         "profile": profile.to_dict(),
         "importance": _importance(plan, model),
         "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
+        "timings": timings,
     }
     report = render_report(_report_data(manifest, board, split, raw, spec.metric))
     return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=board, report_html=report)
 
 
 def _levels(plan: FeaturePlan, column: str) -> dict[str, Any]:
-    levels = [list(getattr(step, "levels")) for step in plan.steps if step.column == column and hasattr(step, "levels")]
+    levels = [list(step.levels) for step in plan.steps if step.column == column and hasattr(step, "levels")]
     return {"categories": levels[0]} if levels else {}
 
 

@@ -74,7 +74,8 @@ def read_source(uri: str) -> ibis.Table:
 
 def to_frame(table: ibis.Table) -> pd.DataFrame:
     """The rows of ``table`` as a pandas frame, through Arrow, in the table's order."""
-    return table.to_pyarrow().to_pandas()
+    frame: pd.DataFrame = table.to_pyarrow().to_pandas()
+    return frame
 
 
 def fingerprint(table: ibis.Table) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from lathe.bundle._files import sha256, write_folder
-from lathe.errors import BundleIntegrityError, BundleNotFoundError
+from lathe.errors import BundleError, BundleIntegrityError, BundleNotFoundError
 from lathe.features import FeaturePlan
 from lathe.profile import Task
 from lathe.search import FAMILIES, Leaderboard, Model
@@ -68,6 +68,10 @@ class Bundle:
     def save(self, path: str | Path) -> Path:
         """Write the bundle to the folder ``path`` whole, replacing what is there; return it."""
         target = Path(path)
+        if target.exists() and not target.is_dir():
+            raise BundleError(f"{target}: is a file; choose a folder for the bundle")
+        if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
+            raise BundleError(f"{target}: exists and is not a lathe bundle; choose an empty or new folder")
         write_folder(target, self._write)
         return target
 

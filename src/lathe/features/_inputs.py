@@ -89,12 +89,16 @@ def _boolean(values: pd.Series) -> pd.Series:
 
 
 def _datetime(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.tz_localize(None)
     if pd.api.types.is_datetime64_dtype(values):
         return values
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-    return parsed.dt.tz_localize(None)
+    parsed = values if isinstance(values.dtype, pd.DatetimeTZDtype) else _parse_dates(values)
+    naive: pd.Series = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return naive
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    parsed: pd.Series = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    return parsed
 
 
 _COERCERS = {"number": _number, "string": _string, "boolean": _boolean, "datetime": _datetime}

@@ -88,7 +88,7 @@ class OneHot(Transform):
         return (*names, f"{self.column}__missing") if self.indicator else tuple(names)
 
     def apply(self, values: pd.Series) -> list[np.ndarray]:
-        codes = pd.Index(self.levels, dtype=object).get_indexer(values.astype(object))
+        codes = pd.Index(self.levels, dtype=object).get_indexer(pd.Index(values.astype(object)))
         missing = values.isna().to_numpy()
         columns = [(codes == i).astype("float64") for i in range(len(self.levels))]
         columns.append(((codes == -1) & ~missing).astype("float64"))
@@ -143,7 +143,7 @@ class TextStats(Transform):
 
     def apply(self, values: pd.Series) -> list[np.ndarray]:
         text = values.fillna("").astype(str)
-        return [text.str.len().to_numpy(dtype="float64"), text.str.split().str.len().to_numpy(dtype="float64")]
+        return [text.str.len().to_numpy(dtype="float64"), text.str.count(r"\S+").to_numpy(dtype="float64")]
 
 
 def _date_parts(values: pd.Series, parts: tuple[str, ...]) -> pd.DataFrame:
@@ -165,4 +165,5 @@ TRANSFORMS: dict[str, type[Transform]] = {t.kind: t for t in (Impute, OneHot, Da
 def transform_from_dict(data: dict[str, Any]) -> Transform:
     """Rebuild a fitted transform saved by ``Transform.to_dict``."""
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
-    return TRANSFORMS[data["kind"]](**fields)
+    factory: Any = TRANSFORMS[data["kind"]]
+    return factory(**fields)  # type: ignore[no-any-return]

@@ -78,15 +78,15 @@ class LinearModel:
     def predict(self, X: np.ndarray) -> np.ndarray:
         z = ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
         if self.task is Task.REGRESSION:
-            return z[:, 0]
+            return np.asarray(z[:, 0])
         if self.task is Task.BINARY:
             p = 1.0 / (1.0 + np.exp(-z[:, 0]))
             return np.column_stack([1.0 - p, p])
         e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
 
     def importance(self) -> np.ndarray:
-        return np.abs(self.coef).sum(axis=0)
+        return np.asarray(np.abs(self.coef).sum(axis=0))
 
     def save(self, folder: Path) -> str:
         arrays = {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef", "intercept")}

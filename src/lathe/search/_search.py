@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,7 +39,7 @@ class SearchSpec:
     folds: int = 5
 
 
-class _Abandoned(Exception):
+class _AbandonedError(Exception):
     """A candidate stopped before its last fold: out of time or pruned."""
 
 
@@ -48,7 +47,7 @@ def run_search(X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchO
     """Rank candidates by cross-validated ``spec.metric`` within the budget and trials."""
     rows = len(X)
     X, y = _sample(X, y, spec)
-    folds = list(_folds(y, spec))
+    folds = _folds(y, spec)
     clock = _Clock(spec.budget, refit_factor=rows / max(1, len(folds[0][0])))
     study = _study(spec.seed)
     board = Leaderboard(spec.metric.name, spec.metric.greater_is_better, ())
@@ -57,7 +56,7 @@ def run_search(X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchO
         family, params = _suggest(trial)
         try:
             candidate = _evaluate(trial, family, params, X, y, folds, spec, clock, first=not board.candidates)
-        except _Abandoned:
+        except _AbandonedError:
             study.tell(trial, state=TrialState.PRUNED)
             continue
         study.tell(trial, spec.metric.signed(candidate.cv_score))
@@ -75,12 +74,12 @@ def _sample(X: np.ndarray, y: np.ndarray, spec: SearchSpec) -> tuple[np.ndarray,
     return X[picked], y[picked]
 
 
-def _folds(y: np.ndarray, spec: SearchSpec) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _folds(y: np.ndarray, spec: SearchSpec) -> list[tuple[np.ndarray, np.ndarray]]:
     if spec.task is Task.REGRESSION:
-        return KFold(spec.folds, shuffle=True, random_state=spec.seed).split(y)
+        return list(KFold(spec.folds, shuffle=True, random_state=spec.seed).split(y))
     smallest = int(np.bincount(y.astype(int)).min())
     k = max(2, min(spec.folds, smallest))
-    return StratifiedKFold(k, shuffle=True, random_state=spec.seed).split(np.zeros(len(y)), y)
+    return list(StratifiedKFold(k, shuffle=True, random_state=spec.seed).split(np.zeros(len(y)), y))
 
 
 def _study(seed: int) -> optuna.Study:
@@ -96,7 +95,7 @@ def _study(seed: int) -> optuna.Study:
 def _portfolio() -> list[tuple[str, dict[str, Any]]]:
     linear, lightgbm = FAMILIES["linear"].portfolio, FAMILIES["lightgbm"].portfolio
     order = [("linear", linear[0]), ("lightgbm", lightgbm[0]), ("lightgbm", lightgbm[1])]
-    return order + [("linear", linear[1]), ("lightgbm", lightgbm[2])]
+    return [*order, ("linear", linear[1]), ("lightgbm", lightgbm[2])]
 
 
 def _suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any]]:
@@ -117,7 +116,7 @@ def _evaluate(
         rounds += [fit.rounds] if fit.rounds else []
         trial.report(spec.metric.signed(float(np.mean(scores))), step)
         if not first and (clock.out_of_time() or trial.should_prune()):
-            raise _Abandoned
+            raise _AbandonedError
     fit_seconds = (time.monotonic() - started) / len(folds)
     return Candidate(
         number=trial.number, family=family, params=params, cv_score=float(np.mean(scores)),
