@@ -11,7 +11,7 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
 $(VENV)/.installed: pyproject.toml $(BIN)/uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[all]" --group dev
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[all]" --group dev
 	touch $@
 
 demo: $(VENV)/.installed

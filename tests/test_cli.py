@@ -78,3 +78,10 @@ def test_predict_with_an_uncoercible_value(tmp_path: Path, csv_file: Path, table
     run = _lathe("predict", tmp_path / "m", tmp_path / "new.csv", "--out", tmp_path / "o.csv")
     assert run.returncode == 2
     assert "'amount' must hold number values" in run.stderr
+
+
+def test_predict_to_an_unknown_format_writes_nothing(tmp_path: Path, csv_file: Path) -> None:
+    run = _lathe("predict", tmp_path / "m", csv_file, "--out", tmp_path / "scored.txt")
+    assert run.returncode == 2
+    assert "must end in .csv or .parquet" in run.stderr
+    assert not (tmp_path / "scored.txt").exists()

@@ -148,3 +148,12 @@ def test_save_never_replaces_a_folder_that_is_not_a_bundle(tmp_path: Path, parqu
     with pytest.raises(BundleError, match="not a lathe bundle"):
         bundle.save(tmp_path / "precious")
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+def test_rows_without_a_target_are_left_out_and_said(tmp_path: Path, table: pd.DataFrame) -> None:
+    table.loc[:9, "target"] = None
+    table.to_parquet(tmp_path / "data.parquet")
+    bundle = _train(tmp_path / "data.parquet")
+    assert bundle.manifest["data"]["unlabelled_rows"] == 10
+    assert bundle.manifest["data"]["train_rows"] + bundle.manifest["data"]["holdout_rows"] == len(table) - 10
+    assert "10 rows have no value for the target" in bundle.report_html

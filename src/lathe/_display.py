@@ -13,7 +13,8 @@ from rich.table import Table
 
 from lathe.search import Candidate, Leaderboard
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # status, progress and errors
+results = Console()  # what a command was asked for, on standard output
 
 
 def status(message: str) -> None:

@@ -83,7 +83,7 @@ def _info(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(bundle.manifest, indent=1))
         return
-    _display.console.print(_summary(bundle))
+    _display.results.print(_summary(bundle))
 
 
 def _summary(bundle: Bundle) -> Table:

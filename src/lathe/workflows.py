@@ -25,7 +25,17 @@ from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.features import FeaturePlan, plan_features
 from lathe.profile import Profile, Task, infer_task, profile_table
 from lathe.report import render_report
-from lathe.search import FAMILIES, Leaderboard, Metric, Model, SearchSpec, metric_for, metrics_for, run_search
+from lathe.search import (
+    FAMILIES,
+    SEARCH_ROWS,
+    Leaderboard,
+    Metric,
+    Model,
+    SearchSpec,
+    metric_for,
+    metrics_for,
+    run_search,
+)
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
@@ -41,6 +51,7 @@ class _Split:
     y_train: np.ndarray
     y_holdout: np.ndarray
     classes: list[Any]
+    unlabelled: int
 
 
 def train(
@@ -101,6 +112,8 @@ def train(
 
 def predict(bundle: str | Path, source: str | Path, out: str | Path | None = None) -> pd.DataFrame:
     """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet)."""
+    if out is not None:
+        _check_output(Path(out))
     scored = load_bundle(bundle).predict(to_frame(read_source(str(source))))
     if out is not None:
         write_table(scored, Path(out))
@@ -109,16 +122,19 @@ def predict(bundle: str | Path, source: str | Path, out: str | Path | None = Non
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` as CSV or Parquet by extension, whole or not at all."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise InvalidParameterError(f"{path}: the output must end in .csv or .parquet")
+    _check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.tmp")
-    if suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         frame.to_csv(partial, index=False)
     else:
         frame.to_parquet(partial, index=False)
     partial.replace(path)
+
+
+def _check_output(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise InvalidParameterError(f"{path}: the output file must end in .csv or .parquet")
 
 
 def _check_limits(budget: float | None, trials: int | None) -> None:
@@ -138,11 +154,12 @@ def _split(frame: pd.DataFrame, target: str, task: Task, seed: int) -> _Split:
     known = frame[frame[target].notna()].reset_index(drop=True)
     if len(known) < MIN_ROWS:
         raise TargetError(f"only {len(known)} rows have a value for {target!r}; at least {MIN_ROWS} are needed")
+    unlabelled = len(frame) - len(known)
     if task is Task.REGRESSION:
         y = known[target].to_numpy(dtype="float64")
-        return _holdout(known, y, [], None, seed)
+        return _holdout(known, y, [], None, seed, unlabelled)
     classes, codes = _encode(known[target])
-    return _holdout(known, codes, classes, codes, seed)
+    return _holdout(known, codes, classes, codes, seed, unlabelled)
 
 
 def _encode(labels: pd.Series) -> tuple[list[Any], np.ndarray]:
@@ -157,11 +174,13 @@ def _encode(labels: pd.Series) -> tuple[list[Any], np.ndarray]:
     return [v.item() if hasattr(v, "item") else v for v in values], codes
 
 
-def _holdout(frame: pd.DataFrame, y: np.ndarray, classes: list[Any], strata: np.ndarray | None, seed: int) -> _Split:
+def _holdout(
+    frame: pd.DataFrame, y: np.ndarray, classes: list[Any], strata: np.ndarray | None, seed: int, unlabelled: int
+) -> _Split:
     index = np.arange(len(frame))
     train, hold = train_test_split(index, test_size=HOLDOUT_SHARE, random_state=seed, stratify=strata)
     train, hold = np.sort(train), np.sort(hold)
-    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes)
+    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, unlabelled)
 
 
 def _refit(board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec) -> Model:
@@ -186,7 +205,7 @@ def _assemble(
         "target": target,
         "classes": split.classes,
         "ids": ids,
-        "inputs": [c.to_dict() | _levels(plan, c.name) for c in plan.inputs],
+        "inputs": _inputs(plan),
         "left_out": plan.to_dict()["left_out"],
         "metric": spec.metric.name,
         "metrics": {"cv": {spec.metric.name: board.best.cv_score}, "holdout": holdout},
@@ -197,6 +216,7 @@ def _assemble(
             "rows": profile.rows,
             "train_rows": len(split.train),
             "holdout_rows": len(split.holdout),
+            "unlabelled_rows": split.unlabelled,
         },
         "profile": profile.to_dict(),
         "importance": _importance(plan, model),
@@ -207,9 +227,9 @@ def _assemble(
     return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=board, report_html=report)
 
 
-def _levels(plan: FeaturePlan, column: str) -> dict[str, Any]:
-    levels = [list(step.levels) for step in plan.steps if step.column == column and hasattr(step, "levels")]
-    return {"categories": levels[0]} if levels else {}
+def _inputs(plan: FeaturePlan) -> list[dict[str, Any]]:
+    categories = plan.categories()
+    return [c.to_dict() | ({"categories": categories[c.name]} if c.name in categories else {}) for c in plan.inputs]
 
 
 def _importance(plan: FeaturePlan, model: Model) -> list[dict[str, Any]]:
@@ -227,7 +247,7 @@ def _report_data(
 ) -> dict[str, Any]:
     task = Task(manifest["task"])
     return {
-        "title": f"{manifest['target']} — {task.value} {'classification' if task is not Task.REGRESSION else ''}",
+        "title": f"{manifest['target']} — {task.value}{'' if task is Task.REGRESSION else ' classification'}",
         "task": task.value,
         "target": manifest["target"],
         "created": manifest["created"],
@@ -239,8 +259,20 @@ def _report_data(
         "holdout": manifest["metrics"]["holdout"],
         "evaluation": _evaluation(task, split, raw),
         "importance": manifest["importance"],
-        "notes": [],
+        "notes": _notes(manifest),
     }
+
+
+def _notes(manifest: dict[str, Any]) -> list[str]:
+    data, notes = manifest["data"], []
+    if data["unlabelled_rows"]:
+        notes.append(f"{data['unlabelled_rows']:,} rows have no value for the target and were left out.")
+    if data["train_rows"] > SEARCH_ROWS:
+        notes.append(
+            f"The search compared candidates on a sample of {SEARCH_ROWS:,} of the {data['train_rows']:,} "
+            "training rows; the winner was refitted on all of them."
+        )
+    return notes
 
 
 def _column_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:

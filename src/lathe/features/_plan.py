@@ -46,6 +46,10 @@ class FeaturePlan:
         """For each feature column, the raw column it came from."""
         return [step.column for step in self.steps for _ in step.outputs]
 
+    def categories(self) -> dict[str, list[str]]:
+        """For each categorical input, the levels it was fitted with."""
+        return {step.column: list(step.levels) for step in self.steps if isinstance(step, OneHot)}
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 feature matrix for ``frame`` (raw columns; extra ones ignored)."""
         coerced = coerce_frame(frame, self.inputs)

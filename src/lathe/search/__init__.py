@@ -3,10 +3,11 @@
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model
 from lathe.search._metrics import Metric, metric_for, metrics_for
-from lathe.search._search import SearchObserver, SearchSpec, run_search
+from lathe.search._search import SEARCH_ROWS, SearchObserver, SearchSpec, run_search
 
 __all__ = [
     "FAMILIES",
+    "SEARCH_ROWS",
     "Candidate",
     "Family",
     "Fit",
