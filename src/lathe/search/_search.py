@@ -115,7 +115,8 @@ def _evaluate(
         scores.append(spec.metric(y[valid], fit.model.predict(X[valid])))
         rounds += [fit.rounds] if fit.rounds else []
         trial.report(spec.metric.signed(float(np.mean(scores))), step)
-        if not first and (clock.out_of_time() or trial.should_prune()):
+        last = step == len(folds) - 1
+        if not first and not last and (clock.out_of_time() or trial.should_prune()):
             raise _AbandonedError
     fit_seconds = (time.monotonic() - started) / len(folds)
     return Candidate(
