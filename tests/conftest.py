@@ -36,10 +36,11 @@ def parquet_file(tmp_path: Path, table: pd.DataFrame) -> Path:
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    """Debian's Chromium; skipped where missing, a failure in CI."""
-    path = os.environ.get("LATHE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
+    """Debian's Chromium (``$LATHE_CHROMIUM`` first); skipped where missing, a failure in CI."""
+    candidates = [os.environ.get("LATHE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
+    found = [path for path in candidates if path and Path(path).is_file()]
+    if not found:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium not found: CI must install it (apt-get install chromium)")
-        pytest.skip("chromium not installed: apt-get install chromium to run the browser tests")
-    return path
+        pytest.skip("chromium not installed: apt-get install chromium to run browser tests")
+    return found[0]

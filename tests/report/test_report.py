@@ -13,6 +13,7 @@ from playwright.sync_api import sync_playwright
 import lathe
 from lathe.report import render_report
 from lathe.report._curves import roc_curve
+from lathe.report._svg import nice_ticks, tick_label
 
 CHARTS = {
     "binary": {"leaderboard", "roc", "confusion", "importance"},
@@ -110,6 +111,53 @@ def test_missing_optional_parts_do_not_break_it() -> None:
 )
 def test_roc_auc(positive: list[int], scores: list[float], auc: float) -> None:
     assert roc_curve(np.array(positive, dtype=bool), np.array(scores))[2] == pytest.approx(auc)
+
+
+def test_a_perfect_model_shows_auc_one() -> None:
+    data = _data("binary")
+    truth = ["no", "yes"] * 50
+    data["evaluation"] = {
+        "classes": ["no", "yes"],
+        "y_true": truth,
+        "y_pred": truth,
+        "proba": [[0.8, 0.2] if t == "no" else [0.3, 0.7] for t in truth],
+    }
+    html = render_report(data)
+    assert "yes (AUC 1.000)" in html
+    assert ">50</text>" in html  # the confusion matrix's diagonal
+
+
+def test_classes_missing_from_the_holdout_or_unknown_do_not_break_it() -> None:
+    data = _data("multiclass")
+    evaluation = data["evaluation"]
+    evaluation["y_true"] = ["a" if t == "c" else t for t in evaluation["y_true"]]
+    evaluation["y_pred"][0] = "unseen"
+    html = render_report(data)
+    assert _charts(html) == CHARTS["multiclass"]
+    assert "c (AUC" not in html
+    assert "a (AUC" in html
+    assert ">unseen</text>" in html
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+        (-0.92, 1.13, [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]),
+        (0.0, 3.0, [0.0, 1.0, 2.0, 3.0]),
+        (5.0, 5.0, [5.0, 5.2, 5.4, 5.6, 5.8, 6.0]),
+    ],
+)
+def test_ticks_are_round(low: float, high: float, ticks: list[float]) -> None:
+    assert nice_ticks(low, high, integer=high == 3.0) == ticks
+
+
+@pytest.mark.parametrize(
+    ("value", "step", "label"),
+    [(0.4, 0.2, "0.4"), (-0.0, 0.5, "0.0"), (1500.0, 500.0, "1,500"), (300000.0, 100000.0, "300k"), (2e6, 1e6, "2M")],
+)
+def test_tick_labels(value: float, step: float, label: str) -> None:
+    assert tick_label(value, step) == label
 
 
 def _open_in_chromium(chromium: str, page_file: Path) -> tuple[list[str], list[list[float]], str]:

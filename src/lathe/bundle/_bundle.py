@@ -80,7 +80,7 @@ class Bundle:
         model_file = self.model.save(folder)
         _write_leaderboard(folder / LEADERBOARD, self.leaderboard)
         if self.report_html:
-            (folder / REPORT).write_text(self.report_html)
+            (folder / REPORT).write_text(self.report_html, encoding="utf-8")
         files = {p.name: sha256(p) for p in sorted(folder.iterdir())}
         manifest = {**self.manifest, "schema_version": SCHEMA_VERSION, "files": files}
         manifest["model"] = {**manifest.get("model", {}), "file": model_file}
@@ -99,7 +99,7 @@ def load_bundle(path: str | Path) -> Bundle:
     model_info = manifest["model"]
     model = FAMILIES[model_info["family"]].load(folder, model_info["file"], task)
     plan = FeaturePlan.from_dict(_read_json(folder / PLAN))
-    report = (folder / REPORT).read_text() if (folder / REPORT).exists() else ""
+    report = (folder / REPORT).read_text(encoding="utf-8") if (folder / REPORT).exists() else ""
     leaderboard = Leaderboard.from_dict(manifest["leaderboard"])
     return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=leaderboard, report_html=report)
 
@@ -131,7 +131,7 @@ def _verify(folder: Path, manifest: dict[str, Any]) -> None:
 def _write_leaderboard(path: Path, leaderboard: Leaderboard) -> None:
     rows = leaderboard.rows()
     fields = ["rank", "number", "family", "cv_score", "cv_std", "fit_seconds", "elapsed_seconds", "rounds", "params"]
-    with path.open("w", newline="") as handle:
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:

@@ -1,8 +1,13 @@
-"""The training report: one self-contained HTML page with inline SVG charts."""
+"""The training report: one self-contained HTML page with inline SVG charts.
+
+``render_report`` takes plain, JSON-like data (the shape is documented on it) and trusts none
+of its strings: every one is escaped. The page fetches nothing: its style is inline and its
+charts are SVG written by ``_svg``.
+"""
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
@@ -13,38 +18,55 @@ from lathe.report import _svg
 from lathe.report._curves import confusion, roc_curve, thin
 
 MAX_ROC_CLASSES = 10
+TOP_CANDIDATES = 15
 TOP_IMPORTANCE = 20
 
 STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827; margin: 0; background: #f9fafb; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 64px; background: #ffffff; }
-h1 { font-size: 26px; margin: 8px 0 4px; } h2 { font-size: 19px; margin-top: 36px; border-bottom: 1px solid #e5e7eb; }
-.meta { color: #4b5563; font-size: 14px; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #111827; margin: 0;
+       background: #f3f4f6; line-height: 1.45; }
+main { max-width: 1160px; margin: 0 auto; padding: 24px 32px 64px; background: #ffffff; }
+h1 { font-size: 26px; margin: 8px 0 4px; }
+h2 { font-size: 19px; margin: 36px 0 12px; padding-bottom: 4px; border-bottom: 1px solid #e5e7eb; }
+.meta { color: #4b5563; font-size: 14px; margin: 0; }
+.scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
 th, td { border: 1px solid #e5e7eb; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f3f4f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.unused td { color: #6b7280; }
-.charts { display: flex; flex-wrap: wrap; gap: 24px; }
-figure.chart { margin: 8px 0; } figcaption { font-size: 13px; color: #4b5563; margin-top: 4px; }
+th { background: #f9fafb; font-weight: 600; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.unused td { color: #6b7280; background: #fafafa; }
+tr.search-metric td { font-weight: 600; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px 32px; align-items: flex-start; }
+figure.chart { margin: 12px 0; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figcaption { font-size: 13px; color: #4b5563; margin-top: 4px; contain: inline-size; }
 code { font-size: 12px; }
 """
 
 
 def render_report(data: Mapping[str, Any]) -> str:
-    """The report for one training run, as an HTML document (see ``workflows`` for ``data``)."""
+    """The report of one training run, as a complete, self-contained HTML document.
+
+    ``data`` holds ``title``, ``task`` ("binary", "multiclass" or "regression"), ``target``,
+    ``created``, ``source``, ``lathe_version``, ``metric``, ``data`` (row counts and one entry
+    per raw column), ``leaderboard`` (best first), ``holdout`` (metric name to value),
+    ``evaluation`` (holdout ``classes``, ``y_true``, ``y_pred``, ``proba``), ``importance``
+    (raw columns, best first) and ``notes``; the last two may be empty or absent.
+    """
+    metric = str(data.get("metric", ""))
     sections = [
         _header(data),
-        _data_section(data.get("data", {})),
-        _leaderboard_section(data.get("leaderboard", []), str(data.get("metric", ""))),
-        _holdout_section(data.get("holdout", {})),
-        _evaluation_section(str(data.get("task", "")), data.get("evaluation", {})),
-        _importance_section(data.get("importance", [])),
-        _notes_section(data.get("notes", [])),
+        _data_section(data.get("data") or {}),
+        _leaderboard_section(data.get("leaderboard") or [], metric),
+        _holdout_section(data.get("holdout") or {}, metric),
+        _evaluation_section(str(data.get("task", "")), data.get("evaluation") or {}),
+        _importance_section(data.get("importance") or []),
+        _notes_section(data.get("notes") or []),
     ]
-    title = escape(str(data.get("title", "lathe report")))
     return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body><main>{''.join(sections)}</main></body></html>"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(str(data.get('title', 'lathe report')))}</title><style>{STYLE}</style></head>"
+        f"<body><main>{''.join(sections)}</main></body></html>"
     )
 
 
@@ -52,125 +74,183 @@ def _figure(name: str, svg: str, caption: str) -> str:
     return f'<figure class="chart" data-chart="{name}">{svg}<figcaption>{escape(caption)}</figcaption></figure>'
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = ()) -> str:
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{escape(title)}</h2>{body}</section>"
+
+
+def _table(headers: Sequence[str], rows: Sequence[str], row_classes: Sequence[str] = ()) -> str:
+    """A table of ``rows`` (each a run of ``<td>`` cells), ``row_classes`` naming their CSS class."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    classes = [*row_classes, *[""] * (len(rows) - len(row_classes))]
     body = "".join(
-        f'<tr class="{classes[i] if i < len(classes) else ""}">{"".join(cells)}</tr>' for i, cells in enumerate(rows)
+        f'<tr class="{css}">{cells}</tr>' if css else f"<tr>{cells}</tr>"
+        for cells, css in zip(rows, classes, strict=True)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _cell(value: object, numeric: bool = False) -> str:
-    return f'<td class="num">{escape(str(value))}</td>' if numeric else f"<td>{escape(str(value))}</td>"
+def _cell(value: object) -> str:
+    return f"<td>{escape('' if value is None else str(value))}</td>"
+
+
+def _number(value: object, spec: str = ".4f", suffix: str = "") -> str:
+    """A right-aligned cell of ``value`` formatted by ``spec``; empty where it is not a number."""
+    text = format(value, spec) + suffix if isinstance(value, int | float) else ""
+    return f'<td class="num">{escape(text)}</td>'
 
 
 def _header(data: Mapping[str, Any]) -> str:
-    meta = (
-        f"task <b>{escape(str(data.get('task', '')))}</b> · target <b>{escape(str(data.get('target', '')))}</b> · "
-        f"source <code>{escape(str(data.get('source', '')))}</code> · created {escape(str(data.get('created', '')))} · "
-        f"lathe {escape(str(data.get('lathe_version', '')))}"
-    )
+    facts = [
+        ("task", data.get("task")),
+        ("target", data.get("target")),
+        ("source", data.get("source")),
+        ("created", data.get("created")),
+        ("lathe", data.get("lathe_version")),
+    ]
+    meta = " · ".join(f"{name} <b>{escape(str(value))}</b>" for name, value in facts if value is not None)
     return f"<header><h1>{escape(str(data.get('title', 'lathe report')))}</h1><p class='meta'>{meta}</p></header>"
 
 
 def _data_section(data: Mapping[str, Any]) -> str:
+    columns = data.get("columns") or []
+    used = sum(1 for c in columns if c.get("used"))
     counts = (
-        f"<p>{data.get('rows', 0):,} rows: {data.get('train_rows', 0):,} to train and search on, "
-        f"{data.get('holdout_rows', 0):,} held out and never seen by the search.</p>"
+        f"<p>{_count(data.get('rows'))} rows: {_count(data.get('train_rows'))} to train and search on, "
+        f"{_count(data.get('holdout_rows'))} held out and never seen by the search. "
+        f"{used} of {len(columns)} columns are used as features.</p>"
     )
-    columns = data.get("columns", [])
-    rows = [
-        [
-            _cell(c["name"]), _cell(c["semantic_type"]), _cell(f"{100 * c['missing_share']:.1f}%", True),
-            _cell(f"{c['distinct']:,}", True), _cell("yes" if c["used"] else "no"), _cell(c.get("reason") or ""),
-        ]
-        for c in columns
-    ]  # fmt: skip
-    classes = ["" if c["used"] else "unused" for c in columns]
+    rows = [_column_row(c) for c in columns]
+    classes = ["" if c.get("used") else "unused" for c in columns]
     table = _table(["column", "type", "missing", "distinct", "feature", "why not"], rows, classes)
-    return f"<section><h2>Data</h2>{counts}{table}</section>"
+    return _section("Data", counts + table)
+
+
+def _count(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _column_row(column: Mapping[str, Any]) -> str:
+    missing = column.get("missing_share")
+    return "".join(
+        [
+            _cell(column.get("name")),
+            _cell(column.get("semantic_type")),
+            _number(100 * missing if isinstance(missing, int | float) else None, ".1f", "%"),
+            _number(column.get("distinct"), ","),
+            _cell("yes" if column.get("used") else "no"),
+            _cell(column.get("reason")),
+        ]
+    )
 
 
 def _leaderboard_section(board: Sequence[Mapping[str, Any]], metric: str) -> str:
     if not board:
-        return ""
-    rows = [
+        return _section("Leaderboard", "<p>No candidates were scored.</p>")
+    rows = [_candidate_row(c) for c in board]
+    table = _table(["rank", "learner", f"CV {metric} ± std", "fit s / fold", "finished at s", "parameters"], rows)
+    shown = board[:TOP_CANDIDATES]
+    labels = [f"#{c.get('rank')} {c.get('learner')}" for c in shown]
+    chart = _svg.bar_chart("cross-validated score per candidate", labels, [float(c["cv_score"]) for c in shown], metric)
+    caption = f"Cross-validated {metric} of the best {len(shown)} of {len(board)} candidates."
+    return _section("Leaderboard", table + _figure("leaderboard", chart, caption))
+
+
+def _candidate_row(candidate: Mapping[str, Any]) -> str:
+    score = f"{candidate['cv_score']:.4f} ± {candidate.get('cv_std') or 0.0:.4f}"
+    return "".join(
         [
-            _cell(c["rank"], True), _cell(c["learner"]), _cell(f"{c['cv_score']:.4f}", True),
-            _cell(f"{c['cv_std']:.4f}", True), _cell(f"{c['fit_seconds']:.2f}", True),
-            _cell(f"{c['elapsed_seconds']:.1f}", True), f"<td><code>{escape(json.dumps(c['params']))}</code></td>",
+            _number(candidate.get("rank"), "d"),
+            _cell(candidate.get("learner")),
+            f'<td class="num">{escape(score)}</td>',
+            _number(candidate.get("fit_seconds"), ".2f"),
+            _number(candidate.get("elapsed_seconds"), ".1f"),
+            f"<td><code>{escape(_params(candidate.get('params') or {}))}</code></td>",
         ]
-        for c in board
-    ]  # fmt: skip
-    table = _table(["rank", "learner", metric, "± std", "fit s / fold", "finished at s", "parameters"], rows)
-    shown = board[:15]
-    labels = [f"#{c['rank']} {c['learner']}" for c in shown]
-    chart = _svg.bar_chart("cross-validated score per candidate", labels, [c["cv_score"] for c in shown], metric)
-    figure = _figure("leaderboard", chart, f"Cross-validated {metric} of the best {len(shown)} candidates.")
-    return f"<section><h2>Leaderboard</h2>{table}{figure}</section>"
+    )
 
 
-def _holdout_section(metrics: Mapping[str, float]) -> str:
-    rows = [[_cell(name), _cell(f"{value:.4f}", True)] for name, value in metrics.items()]
-    return f"<section><h2>Holdout</h2>{_table(['metric', 'value'], rows)}</section>"
+def _params(params: Mapping[str, Any]) -> str:
+    """``name=value`` pairs, floats to four significant digits."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+def _holdout_section(metrics: Mapping[str, Any], metric: str) -> str:
+    rows = [_cell(name) + _number(value) for name, value in metrics.items()]
+    classes = ["search-metric" if name == metric else "" for name in metrics]
+    note = "<p>Scored once, by the final model, on rows the search never saw.</p>"
+    return _section("Holdout", note + _table(["metric", "value"], rows, classes))
 
 
 def _evaluation_section(task: str, evaluation: Mapping[str, Any]) -> str:
     if not evaluation or not evaluation.get("y_true"):
         return ""
     figures = _regression(evaluation) if task == "regression" else _classification(evaluation)
-    return f"<section><h2>On the holdout</h2><div class='charts'>{''.join(figures)}</div></section>"
+    return _section("On the holdout", f"<div class='charts'>{''.join(figures)}</div>")
 
 
 def _classification(evaluation: Mapping[str, Any]) -> list[str]:
-    labels = [str(c) for c in evaluation["classes"]]
     truth = [str(t) for t in evaluation["y_true"]]
+    predicted = [str(p) for p in evaluation["y_pred"]]
+    classes = [str(c) for c in evaluation.get("classes") or []]
     figures = []
     if evaluation.get("proba") is not None:
-        figures.append(_roc(labels, truth, np.asarray(evaluation["proba"], dtype=float)))
-    counts = confusion(truth, [str(p) for p in evaluation["y_pred"]], labels)
-    chart = _svg.matrix("confusion matrix", labels, counts, "predicted", "actual")
-    figures.append(_figure("confusion", chart, "Rows: actual class; columns: predicted class; counts of rows."))
+        figures.append(_roc(classes, truth, np.asarray(evaluation["proba"], dtype=float)))
+    labels = classes + sorted(set(truth + predicted) - set(classes))
+    chart = _svg.matrix("confusion matrix", labels, confusion(truth, predicted, labels), "predicted", "actual")
+    caption = "Holdout rows by actual class (rows) and predicted class (columns), shaded by share of the row."
+    figures.append(_figure("confusion", chart, caption))
     return figures
 
 
-def _roc(labels: list[str], truth: list[str], proba: np.ndarray) -> str:
-    picked = labels[1:] if len(labels) == 2 else labels[:MAX_ROC_CLASSES]
-    series = []
-    for label in picked:
-        positive = np.array([t == label for t in truth])
-        fpr, tpr, auc = roc_curve(positive, proba[:, labels.index(label)])
+def _roc_classes(classes: list[str], truth: list[str]) -> list[str]:
+    """The classes to draw: the positive one of two, else the most frequent, each seen and not seen."""
+    frequency = Counter(truth)
+    drawable = [c for c in classes if 0 < frequency[c] < len(truth)]
+    if len(classes) == 2:
+        return [c for c in drawable if c == classes[1]]
+    return sorted(drawable, key=lambda c: -frequency[c])[:MAX_ROC_CLASSES]
+
+
+def _roc(classes: list[str], truth: list[str], proba: np.ndarray) -> str:
+    series: list[_svg.Series] = []
+    for label in _roc_classes(classes, truth):
+        fpr, tpr, auc = roc_curve(np.array([t == label for t in truth]), proba[:, classes.index(label)])
         fpr, tpr = thin(fpr, tpr)
         series.append((f"{label} (AUC {auc:.3f})", fpr.tolist(), tpr.tolist()))
     chart = _svg.line_chart("ROC curve", series, "false positive rate", "true positive rate", diagonal=True)
-    what = f"positive class {labels[1]}" if len(labels) == 2 else "each class against the rest"
-    return _figure("roc", chart, f"ROC curve on the holdout, {what}.")
+    return _figure("roc", chart, _roc_caption(classes, len(series)))
+
+
+def _roc_caption(classes: list[str], drawn: int) -> str:
+    if len(classes) == 2:
+        what = f"positive class {classes[1]}"
+    else:
+        what = f"{drawn} of {len(classes)} classes, most frequent first, each against the rest"
+    return f"ROC curve on the holdout, {what}; the dashed line is a random guess."
 
 
 def _regression(evaluation: Mapping[str, Any]) -> list[str]:
     truth = np.asarray(evaluation["y_true"], dtype=float)
     predicted = np.asarray(evaluation["y_pred"], dtype=float)
     scatter = _svg.scatter("predicted against actual", truth.tolist(), predicted.tolist(), "actual", "predicted")
-    residuals = _svg.histogram("residuals", (truth - predicted).tolist(), "actual - predicted")
+    residuals = _svg.histogram("residuals", (truth - predicted).tolist(), "actual - predicted", reference=0.0)
     return [
-        _figure("scatter", scatter, "Each holdout row; on the dashed line the prediction is exact."),
-        _figure("residuals", residuals, "Distribution of the holdout errors."),
+        _figure("scatter", scatter, "One point per holdout row; on the dashed line the prediction is exact."),
+        _figure("residuals", residuals, "Distribution of the holdout errors; the dashed line marks zero."),
     ]
 
 
 def _importance_section(importance: Sequence[Mapping[str, Any]]) -> str:
     if not importance:
-        return "<section><h2>Feature importance</h2><p>No importance available.</p></section>"
+        return _section("Feature importance", "<p>No importance available.</p>")
     top = importance[:TOP_IMPORTANCE]
-    chart = _svg.bar_chart(
-        "importance by raw column", [str(i["column"]) for i in top], [float(i["importance"]) for i in top], "share"
-    )
-    caption = "Share of the model's importance, summed over the features built from each raw column."
-    return f"<section><h2>Feature importance</h2>{_figure('importance', chart, caption)}</section>"
+    labels, values = [str(i["column"]) for i in top], [100 * float(i["importance"]) for i in top]
+    chart = _svg.bar_chart("importance by raw column", labels, values, "% of the importance", value_format=".1f")
+    caption = f"The {len(top)} most important raw columns; each sums the features built from it."
+    return _section("Feature importance", _figure("importance", chart, caption))
 
 
 def _notes_section(notes: Sequence[str]) -> str:
     if not notes:
         return ""
-    items = "".join(f"<li>{escape(str(n))}</li>" for n in notes)
-    return f"<section><h2>Notes</h2><ul>{items}</ul></section>"
+    return _section("Notes", "<ul>" + "".join(f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>")

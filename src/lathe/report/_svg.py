@@ -1,164 +1,276 @@
 """Small SVG charts written by hand: no plotting library, no script, nothing fetched.
 
-Each function returns one ``<svg>`` element with a viewBox, a fixed size, ``role="img"``
-and a ``<title>``; all text is escaped.
+Each chart function returns one ``<svg>`` element with a viewBox, an explicit width and
+height, ``role="img"`` and a ``<title>``; every piece of text in it is escaped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
 
-WIDTH, HEIGHT = 560, 360
-MARGIN = {"left": 64, "right": 16, "top": 16, "bottom": 48}
+WIDTH, HEIGHT = 520, 340
+LEFT, RIGHT, TOP, BOTTOM = 64, 32, 16, 48
+ROW = 22  # height of one bar of a bar chart
+CHAR = 7.2  # generous width in pixels of one character of 12 px text
+INK, MUTED, GRID, AXIS = "#111827", "#4b5563", "#e5e7eb", "#9ca3af"
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d")
-AXIS = "#6b7280"
+
+Series = tuple[str, Sequence[float], Sequence[float]]
 
 
-def _open(title: str, width: int = WIDTH, height: int = HEIGHT) -> list[str]:
+def nice_ticks(low: float, high: float, count: int = 6, integer: bool = False) -> list[float]:
+    """About ``count`` round values (steps of 1, 2 or 5 times a power of ten) spanning ``low`` to ``high``."""
+    high = high if high > low else low + 1.0
+    raw = (high - low) / count
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    step = max(step, 1.0) if integer else step
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(i * step, 12) for i in range(first, last + 1)]
+
+
+def tick_label(value: float, step: float) -> str:
+    """``value`` with as many decimals as the tick ``step`` needs; thousands and up shortened (k, M, G)."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if step >= size:
+            return f"{value / size:,.0f}{suffix}"
+    decimals = min(max(0, -math.floor(math.log10(step))), 8)
+    return f"{round(value, decimals) + 0.0:,.{decimals}f}"
+
+
+def _extent(values: Iterable[float]) -> tuple[float, float]:
+    finite = np.asarray(list(values), dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+
+
+def _svg(title: str, width: float, height: float, body: Iterable[str]) -> str:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+        f'height="{height:.0f}" role="img" font-family="system-ui, -apple-system, sans-serif" font-size="12">'
+    )
+    return f"{head}<title>{escape(title)}</title>{''.join(body)}</svg>"
+
+
+def _text(x: float, y: float, text: str, anchor: str = "middle", fill: str = INK, extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}"{extra}>{escape(text)}</text>'
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, colour: str, extra: str = "") -> str:
+    return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}"{extra}/>'
+
+
+def _rect(x: float, y: float, width: float, height: float, fill: str, extra: str = "", tip: str = "") -> str:
+    rect = f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" fill="{fill}"{extra}'
+    return f"{rect}><title>{escape(tip)}</title></rect>" if tip else f"{rect}/>"
+
+
+def _clip(text: str, width: float) -> str:
+    """``text`` cut short in the middle, with an ellipsis, to fit about ``width`` pixels; both ends stay."""
+    fit = max(int(width / CHAR + 1e-6), 3)
+    if len(text) <= fit:
+        return text
+    tail = (fit - 1) // 2
+    return text[: fit - 1 - tail] + "…" + text[len(text) - tail :]
+
+
+def _label_width(labels: Sequence[str], cap: float) -> float:
+    return min(cap, CHAR * max((len(label) for label in labels), default=1))
+
+
+@dataclass
+class _Frame:
+    """The plotting area of an x/y chart, its ticks, and the mapping from data to pixels."""
+
+    x_ticks: list[float]
+    y_ticks: list[float]
+    left: float = LEFT
+    right: float = WIDTH - RIGHT
+    top: float = TOP
+    bottom: float = HEIGHT - BOTTOM
+
+    def x(self, value: float) -> float:
+        low, high = self.x_ticks[0], self.x_ticks[-1]
+        return self.left + (value - low) / ((high - low) or 1.0) * (self.right - self.left)
+
+    def y(self, value: float) -> float:
+        low, high = self.y_ticks[0], self.y_ticks[-1]
+        return self.bottom - (value - low) / ((high - low) or 1.0) * (self.bottom - self.top)
+
+
+def _step(ticks: Sequence[float]) -> float:
+    return ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+
+
+def _x_grid(frame: _Frame) -> list[str]:
+    step = _step(frame.x_ticks)
+    parts = []
+    for value in frame.x_ticks:
+        x = frame.x(value)
+        parts.append(_line(x, frame.top, x, frame.bottom, GRID))
+        parts.append(_text(x, frame.bottom + 16, tick_label(value, step), fill=MUTED))
+    return parts
+
+
+def _y_grid(frame: _Frame) -> list[str]:
+    step = _step(frame.y_ticks)
+    parts = []
+    for value in frame.y_ticks:
+        y = frame.y(value)
+        parts.append(_line(frame.left, y, frame.right, y, GRID))
+        parts.append(_text(frame.left - 6, y + 4, tick_label(value, step), anchor="end", fill=MUTED))
+    return parts
+
+
+def _axes(frame: _Frame, x_title: str, y_title: str) -> list[str]:
+    middle = (frame.top + frame.bottom) / 2
+    box = _rect(frame.left, frame.top, frame.right - frame.left, frame.bottom - frame.top, "none", f' stroke="{AXIS}"')
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" font-family="system-ui, sans-serif" font-size="12">',
-        f"<title>{escape(title)}</title>",
+        *_x_grid(frame),
+        *_y_grid(frame),
+        box,
+        _text((frame.left + frame.right) / 2, frame.bottom + 38, x_title),
+        _text(14, middle, y_title, extra=f' transform="rotate(-90 14 {middle:.1f})"'),
     ]
 
 
-def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="#111827" {extra}>{escape(text)}</text>'
+def _diagonal(frame: _Frame) -> str:
+    low = max(frame.x_ticks[0], frame.y_ticks[0])
+    high = min(frame.x_ticks[-1], frame.y_ticks[-1])
+    return _line(frame.x(low), frame.y(low), frame.x(high), frame.y(high), AXIS, ' stroke-dasharray="5 4"')
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    if high <= low:
-        return [low]
-    return [float(v) for v in np.linspace(low, high, count)]
+def _legend(frame: _Frame, names: Sequence[str]) -> list[str]:
+    width = 28 + _label_width(names, cap=280)
+    x, y = frame.right - width - 8, frame.bottom - 16 * len(names) - 16
+    parts = [_rect(x, y, width, 16 * len(names) + 8, "#ffffff", f' fill-opacity="0.9" stroke="{GRID}"')]
+    for i, name in enumerate(names):
+        row = y + 16 * i + 16
+        parts.append(_rect(x + 8, row - 9, 10, 10, PALETTE[i % len(PALETTE)]))
+        parts.append(_text(x + 24, row, _clip(name, width - 28), anchor="start"))
+    return parts
 
 
-def _label(value: float) -> str:
-    return f"{value:.3g}"
+def _bar(frame: _Frame, y: float, label: str, value: float, shown: str) -> str:
+    x0, x1 = sorted((frame.x(0.0), frame.x(value)))
+    middle = y + ROW / 2 + 4
+    return "".join(
+        [
+            f"<g><title>{escape(label)}: {escape(shown)}</title>",
+            _text(frame.left - 8, middle, _clip(label, frame.left - 20), anchor="end"),
+            _rect(x0, y + 3, max(x1 - x0, 1.0), ROW - 6, PALETTE[0], ' rx="2"'),
+            _text(x1 + 4, middle, shown, anchor="start", fill=MUTED),
+            "</g>",
+        ]
+    )
 
 
-class _Frame:
-    """The plotting area of an x/y chart and the mapping from data to pixels."""
-
-    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
-        self.x0, self.x1 = x_range
-        self.y0, self.y1 = y_range
-        self.left, self.top = MARGIN["left"], MARGIN["top"]
-        self.right, self.bottom = WIDTH - MARGIN["right"], HEIGHT - MARGIN["bottom"]
-
-    def x(self, value: float) -> float:
-        span = (self.x1 - self.x0) or 1.0
-        return self.left + (value - self.x0) / span * (self.right - self.left)
-
-    def y(self, value: float) -> float:
-        span = (self.y1 - self.y0) or 1.0
-        return self.bottom - (value - self.y0) / span * (self.bottom - self.top)
-
-    def axes(self, x_title: str, y_title: str) -> list[str]:
-        parts = [f'<rect x="{self.left}" y="{self.top}" width="{self.right - self.left}" '
-                 f'height="{self.bottom - self.top}" fill="none" stroke="{AXIS}"/>']  # fmt: skip
-        for value in _ticks(self.x0, self.x1):
-            parts.append(_text(self.x(value), self.bottom + 16, _label(value)))
-        for value in _ticks(self.y0, self.y1):
-            parts.append(_text(self.left - 6, self.y(value) + 4, _label(value), anchor="end"))
-        parts.append(_text((self.left + self.right) / 2, HEIGHT - 8, x_title))
-        mid = (self.top + self.bottom) / 2
-        parts.append(_text(14, mid, y_title, extra=f'transform="rotate(-90 14 {mid:.1f})"'))
-        return parts
+def bar_chart(
+    title: str, labels: Sequence[str], values: Sequence[float], x_title: str = "", value_format: str = ".4g"
+) -> str:
+    """Horizontal bars, one per label in the order given, each with its value (``value_format``) at its end."""
+    height = TOP + ROW * len(labels) + BOTTOM
+    ticks = nice_ticks(min(0.0, *values), max(0.0, *values))
+    frame = _Frame(ticks, [0.0, 1.0], left=_label_width(labels, cap=220) + 20, right=WIDTH - 56, bottom=height - BOTTOM)
+    body = _x_grid(frame)
+    body.append(_line(frame.x(0.0), frame.top, frame.x(0.0), frame.bottom, AXIS))
+    body.extend(
+        _bar(frame, TOP + i * ROW, label, value, format(value, value_format))
+        for i, (label, value) in enumerate(zip(labels, values, strict=True))
+    )
+    body.append(_text((frame.left + frame.right) / 2, height - 10, x_title))
+    return _svg(title, WIDTH, height, body)
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], x_title: str = "") -> str:
-    """Horizontal bars, one per label, in the order given."""
-    row, left = 22, 180
-    height = MARGIN["top"] + row * len(labels) + MARGIN["bottom"]
-    low, high = min(0.0, *values), max(0.0, *values) or 1.0
-    frame = _Frame((low, high), (0.0, 1.0))
-    frame.left, frame.right, frame.bottom = left, WIDTH - 64, height - MARGIN["bottom"]
-    parts = _open(title, height=height)
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = MARGIN["top"] + i * row
-        x0, x1 = sorted((frame.x(0.0), frame.x(value)))
-        parts.append(_text(left - 6, y + row * 0.65, label[:28], anchor="end"))
-        parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1):.1f}" height="{row - 6}" '
-                     f'fill="{PALETTE[0]}"><title>{escape(label)}: {value:.4g}</title></rect>')  # fmt: skip
-        parts.append(_text(x1 + 4, y + row * 0.65, f"{value:.4g}", anchor="start"))
-    for value in _ticks(low, high):
-        parts.append(_text(frame.x(value), height - MARGIN["bottom"] + 16, _label(value)))
-    parts.append(_text((left + frame.right) / 2, height - 8, x_title))
-    return "".join([*parts, "</svg>"])
-
-
-def line_chart(
-    title: str, series: Sequence[tuple[str, Sequence[float], Sequence[float]]],
-    x_title: str, y_title: str, diagonal: bool = False,
-) -> str:  # fmt: skip
-    """Lines, one per (name, xs, ys), with a legend; ``diagonal`` draws y = x dashed."""
-    xs = np.concatenate([np.asarray(s[1], dtype=float) for s in series])
-    ys = np.concatenate([np.asarray(s[2], dtype=float) for s in series])
-    frame = _Frame((float(xs.min()), float(xs.max())), (float(ys.min()), float(ys.max())))
-    parts = [*_open(title), *frame.axes(x_title, y_title)]
+def line_chart(title: str, series: Sequence[Series], x_title: str, y_title: str, diagonal: bool = False) -> str:
+    """Lines, one per ``(name, xs, ys)``, with a legend; ``diagonal`` draws y = x dashed."""
+    x_low, x_high = _extent(x for _, xs, _ in series for x in xs)
+    y_low, y_high = _extent(y for _, _, ys in series for y in ys)
+    frame = _Frame(nice_ticks(x_low, x_high), nice_ticks(y_low, y_high))
+    body = _axes(frame, x_title, y_title)
     if diagonal:
-        parts.append(_segment(frame, frame.x0, frame.x1, "#9ca3af", dash=True))
-    for i, (name, x, y) in enumerate(series):
+        body.append(_diagonal(frame))
+    for i, (_, xs, ys) in enumerate(series):
+        points = " ".join(f"{frame.x(a):.1f},{frame.y(b):.1f}" for a, b in zip(xs, ys, strict=True))
         colour = PALETTE[i % len(PALETTE)]
-        points = " ".join(f"{frame.x(a):.1f},{frame.y(b):.1f}" for a, b in zip(x, y, strict=True))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        legend_y = frame.bottom - 12 - 16 * (len(series) - 1 - i)
-        parts.append(f'<rect x="{frame.right - 180}" y="{legend_y - 9}" width="10" height="10" fill="{colour}"/>')
-        parts.append(_text(frame.right - 165, legend_y, name, anchor="start"))
-    return "".join([*parts, "</svg>"])
-
-
-def _segment(frame: _Frame, low: float, high: float, colour: str, dash: bool = False) -> str:
-    style = ' stroke-dasharray="5 4"' if dash else ""
-    return (f'<line x1="{frame.x(low):.1f}" y1="{frame.y(low):.1f}" x2="{frame.x(high):.1f}" '
-            f'y2="{frame.y(high):.1f}" stroke="{colour}"{style}/>')  # fmt: skip
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    body.extend(_legend(frame, [name for name, _, _ in series]))
+    return _svg(title, WIDTH, HEIGHT, body)
 
 
 def scatter(title: str, xs: Sequence[float], ys: Sequence[float], x_title: str, y_title: str) -> str:
-    """Points with the y = x diagonal (predicted against actual)."""
-    both = np.concatenate([np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)])
-    low, high = float(both.min()), float(both.max())
-    frame = _Frame((low, high), (low, high))
-    parts = [*_open(title), *frame.axes(x_title, y_title), _segment(frame, low, high, "#9ca3af", dash=True)]
+    """Points on equal axes with the y = x diagonal dashed (predicted against actual)."""
+    low, high = _extent([*xs, *ys])
+    ticks = nice_ticks(low, high)
+    frame = _Frame(ticks, ticks)
+    body = [*_axes(frame, x_title, y_title), _diagonal(frame)]
     for a, b in zip(xs, ys, strict=True):
-        parts.append(f'<circle cx="{frame.x(a):.1f}" cy="{frame.y(b):.1f}" r="2.5" fill="{PALETTE[0]}" '
-                     'fill-opacity="0.45"/>')  # fmt: skip
-    return "".join([*parts, "</svg>"])
+        if math.isfinite(a) and math.isfinite(b):
+            body.append(
+                f'<circle cx="{frame.x(a):.1f}" cy="{frame.y(b):.1f}" r="2.5" fill="{PALETTE[0]}" fill-opacity="0.45"/>'
+            )
+    return _svg(title, WIDTH, HEIGHT, body)
 
 
-def histogram(title: str, values: Sequence[float], x_title: str, bins: int = 30) -> str:
-    """Counts of ``values`` in equal-width bins."""
-    counts, edges = np.histogram(np.asarray(values, dtype=float), bins=bins)
-    frame = _Frame((float(edges[0]), float(edges[-1])), (0.0, float(counts.max()) or 1.0))
-    parts = [*_open(title), *frame.axes(x_title, "rows")]
+def histogram(title: str, values: Sequence[float], x_title: str, bins: int = 30, reference: float | None = None) -> str:
+    """Counts of the finite ``values`` in equal-width bins; ``reference`` marks one value dashed."""
+    finite = np.asarray(values, dtype=float)
+    counts, edges = np.histogram(finite[np.isfinite(finite)], bins=bins)
+    frame = _Frame(nice_ticks(float(edges[0]), float(edges[-1])), nice_ticks(0.0, float(counts.max()), integer=True))
+    body = _axes(frame, x_title, "rows")
     for count, a, b in zip(counts, edges[:-1], edges[1:], strict=True):
         x0, x1, y = frame.x(a), frame.x(b), frame.y(count)
-        parts.append(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '
-                     f'height="{frame.bottom - y:.1f}" fill="{PALETTE[0]}"/>')  # fmt: skip
-    return "".join([*parts, "</svg>"])
+        body.append(
+            _rect(x0, y, max(x1 - x0 - 1, 1.0), frame.bottom - y, PALETTE[0], tip=f"{a:.4g} to {b:.4g}: {count:,} rows")
+        )
+    if reference is not None and frame.x_ticks[0] <= reference <= frame.x_ticks[-1]:
+        x = frame.x(reference)
+        body.append(_line(x, frame.top, x, frame.bottom, PALETTE[1], ' stroke-dasharray="5 4"'))
+    return _svg(title, WIDTH, HEIGHT, body)
+
+
+def _column_labels(left: float, top: float, cell: float, labels: Sequence[str]) -> tuple[list[str], float]:
+    """Labels under the columns of a grid, turned 45 degrees where they do not fit; and their height."""
+    if _label_width(labels, cap=cell) <= cell - 6:
+        return [_text(left + cell * j + cell / 2, top + 16, label) for j, label in enumerate(labels)], 24.0
+    parts = []
+    for j, label in enumerate(labels):
+        x, y = left + cell * j + cell / 2 + 4, top + 10
+        parts.append(_text(x, y, _clip(label, 120), anchor="end", extra=f' transform="rotate(-45 {x:.1f} {y:.1f})"'))
+    return parts, 16 + _label_width(labels, cap=120) * 0.72
+
+
+def _cell(x: float, y: float, cell: float, count: int, share: float, tip: str) -> list[str]:
+    shade = f"rgba(37, 99, 235, {0.06 + 0.88 * share:.3f})"
+    parts = [_rect(x, y, cell, cell, shade, ' stroke="#ffffff"', tip=tip)]
+    if cell >= 28:
+        ink = "#ffffff" if share > 0.5 else INK
+        parts.append(_text(x + cell / 2, y + cell / 2 + 4, f"{count:,}", fill=ink))
+    return parts
 
 
 def matrix(title: str, labels: Sequence[str], counts: np.ndarray, x_title: str, y_title: str) -> str:
-    """A square grid of counts shaded by their share of the row (a confusion matrix)."""
+    """A square grid of counts (rows ``y_title``, columns ``x_title``) shaded by their share of the row."""
     n = len(labels)
-    cell = max(24, min(64, 320 // max(n, 1)))
-    left, top = 120, 24
-    size = left + cell * n + 24
-    parts = _open(title, width=size, height=top + cell * n + 56)
+    cell = float(np.clip(360 // max(n, 1), 20, 88))
+    label_width = _label_width(labels, cap=140)
+    left, top = 36 + label_width, 16.0
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    for i in range(n):
-        parts.append(_text(left - 6, top + cell * i + cell / 2 + 4, labels[i][:16], anchor="end"))
-        parts.append(_text(left + cell * i + cell / 2, top + cell * n + 16, labels[i][:10]))
-        for j in range(n):
-            shade = f"rgba(37, 99, 235, {0.08 + 0.85 * shares[i, j]:.3f})"
-            ink = "#ffffff" if shares[i, j] > 0.5 else "#111827"
-            parts.append(f'<rect x="{left + cell * j}" y="{top + cell * i}" width="{cell}" height="{cell}" '
-                         f'fill="{shade}" stroke="#ffffff"/>')  # fmt: skip
-            parts.append(_text(left + cell * j + cell / 2, top + cell * i + cell / 2 + 4, str(int(counts[i, j])),
-                               extra=f'fill="{ink}"').replace('fill="#111827" ', ""))  # fmt: skip
-    parts.append(_text(left + cell * n / 2, top + cell * n + 40, x_title))
-    parts.append(_text(left - 6, 14, y_title, anchor="end"))
-    return "".join([*parts, "</svg>"])
+    body = []
+    for i, actual in enumerate(labels):
+        body.append(_text(left - 6, top + cell * i + cell / 2 + 4, _clip(actual, label_width), anchor="end"))
+        for j, predicted in enumerate(labels):
+            tip = f"{y_title} {actual}, {x_title} {predicted}: {counts[i, j]:,}"
+            body.extend(_cell(left + cell * j, top + cell * i, cell, int(counts[i, j]), float(shares[i, j]), tip))
+    under, label_height = _column_labels(left, top + cell * n, cell, labels)
+    middle, bottom = top + cell * n / 2, top + cell * n + label_height
+    body.extend(under)
+    body.append(_text(left + cell * n / 2, bottom + 18, x_title))
+    body.append(_text(14, middle, y_title, extra=f' transform="rotate(-90 14 {middle:.1f})"'))
+    width = max(left + cell * n + 16, left + cell * n / 2 + CHAR * len(x_title) / 2 + 8)
+    return _svg(title, width, bottom + 28, body)
