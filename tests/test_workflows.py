@@ -157,3 +157,9 @@ def test_rows_without_a_target_are_left_out_and_said(tmp_path: Path, table: pd.D
     assert bundle.manifest["data"]["unlabelled_rows"] == 10
     assert bundle.manifest["data"]["train_rows"] + bundle.manifest["data"]["holdout_rows"] == len(table) - 10
     assert "10 rows have no value for the target" in bundle.report_html
+
+
+def test_trains_from_a_dataframe(table: pd.DataFrame) -> None:
+    bundle = lathe.train(table, target="target", budget=None, trials=2, verbose=False)
+    assert bundle.manifest["data"]["source"] == "a DataFrame of 400 rows"
+    assert len(bundle.predict(table)) == len(table)

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lathe import _display
-from lathe.backends import fingerprint, read_source, to_frame
+from lathe.backends import fingerprint, read_frame, read_source, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.features import FeaturePlan, plan_features
@@ -55,7 +55,7 @@ class _Split:
 
 
 def train(
-    source: str | Path,
+    source: str | Path | pd.DataFrame,
     target: str,
     *,
     budget: float | None = 60.0,
@@ -66,7 +66,7 @@ def train(
     out: str | Path | None = None,
     verbose: bool = True,
 ) -> Bundle:
-    """Train the best model for ``target`` from the table at ``source``; save it to ``out``.
+    """Train the best model for ``target`` from ``source`` (a file, a glob or a DataFrame); save it to ``out``.
 
     ``budget`` is the search's wall-clock limit in seconds; ``trials`` caps the number of
     candidates (for reproducible runs). Returns the bundle (saved when ``out`` is given).
@@ -74,9 +74,9 @@ def train(
     _check_limits(budget, trials)
     started = time.monotonic()
     _display.console.quiet = not verbose
-    uri = str(source)
+    uri = f"a DataFrame of {len(source):,} rows" if isinstance(source, pd.DataFrame) else str(source)
     _display.status(f"reading {uri}")
-    table = read_source(uri)
+    table = read_frame(source) if isinstance(source, pd.DataFrame) else read_source(uri)
     profile = profile_table(table)
     if target not in profile.names:
         raise ColumnNotFoundError.for_name(target, profile.names, what="target")

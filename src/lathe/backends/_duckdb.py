@@ -62,13 +62,26 @@ def read_source(uri: str) -> ibis.Table:
     reader = _reader_for(uri, paths[0])
     con = duckdb.connect()
     listed = "[" + ", ".join(_quote(p) for p in paths) + "]"
-    _run(
-        uri,
-        lambda: con.execute(f"CREATE TABLE source AS SELECT * FROM {reader.format(path=listed)}"),
-    )
+    _run(uri, lambda: con.execute(f"CREATE TABLE source AS SELECT * FROM {reader.format(path=listed)}"))
+    return _checked(con, uri)
+
+
+def read_frame(frame: pd.DataFrame) -> ibis.Table:
+    """Copy an in-memory pandas frame into DuckDB, as ``read_source`` does with a file."""
+    names = [str(name) for name in frame.columns]
+    if len(set(names)) != len(names):
+        raise SourceReadError("the frame has duplicate column names; give every column its own name")
+    con = duckdb.connect()
+    con.register("frame", frame.set_axis(names, axis=1))
+    _run("the frame", lambda: con.execute("CREATE TABLE source AS SELECT * FROM frame"))
+    con.unregister("frame")
+    return _checked(con, "the frame")
+
+
+def _checked(con: duckdb.DuckDBPyConnection, where: str) -> ibis.Table:
     count = con.execute("SELECT count(*) FROM source").fetchone()
     if not count or count[0] == 0:
-        raise EmptySourceError(f"{uri}: the source holds no rows; check the file or the glob")
+        raise EmptySourceError(f"{where}: the source holds no rows; check the file or the glob")
     return ibis.duckdb.from_connection(con).table("source")
 
 
