@@ -6,11 +6,13 @@ import json
 import time
 from types import TracebackType
 
+import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from lathe.explain import format_value
 from lathe.search import Candidate, Leaderboard
 
 console = Console(stderr=True)  # status, progress and errors
@@ -33,6 +35,29 @@ def leaderboard_table(board: Leaderboard, limit: int = 10) -> Table:
             str(rank), c.family, f"{c.cv_score:.4f}", f"{c.cv_std:.4f}", f"{c.fit_seconds:.1f}",
             f"{c.elapsed_seconds:.0f}", _params(c),
         )  # fmt: skip
+    return table
+
+
+def contribution_chart(row: pd.Series, values: pd.Series, target: str, width: int = 20) -> Table:
+    """One explained row (a row of ``Bundle.explain``, and its raw ``values``) as signed bars, strongest first."""
+    pushes = row.filter(like="contribution_").rename(lambda name: name.removeprefix("contribution_"))
+    ordered = pushes.reindex(pushes.abs().sort_values(ascending=False).index)
+    scale = float(ordered.abs().max()) or 1.0
+    what = f"P({target} = {row['explained']})" if "explained" in row else f"predicted {target}"
+    final = float(row["base_value"] + pushes.sum())
+    table = Table(title=f"{what}: {row['base_value']:.4g} on average → {final:.4g} for this row", title_justify="left")
+    for name, justify in (
+        ("column", "left"),
+        ("value", "left"),
+        ("lowered", "right"),
+        ("raised", "left"),
+        ("effect", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for column, effect in ordered.items():
+        bar = "█" * max(1, round(abs(effect) / scale * width)) if effect else ""
+        down, up = (f"[red]{bar}[/]", "") if effect < 0 else ("", f"[green]{bar}[/]")
+        table.add_row(str(column), format_value(values[str(column)]), down, up, f"{effect:+.4g}")
     return table
 
 

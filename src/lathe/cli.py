@@ -44,7 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("bundle", help="bundle folder")
     predict.add_argument("source", help="file or glob to score (CSV, TSV, Parquet, JSON)")
     predict.add_argument("--out", required=True, help="output file: .csv or .parquet")
+    predict.add_argument("--explain", action="store_true", help="add contributions and reason codes per row")
+    predict.add_argument("--top", type=int, default=3, help="reason codes per row with --explain (default 3)")
     predict.set_defaults(run=_predict)
+    explain = commands.add_parser("explain", help="chart why the model predicted what it did for one row")
+    explain.add_argument("bundle", help="bundle folder")
+    explain.add_argument("source", help="file or glob holding the row")
+    explain.add_argument("--row", type=int, default=0, help="row number, counted from 0 (default 0)")
+    explain.set_defaults(run=_explain)
     info = commands.add_parser("info", help="what a bundle is: task, inputs, metrics, lineage")
     info.add_argument("bundle", help="bundle folder")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -74,8 +81,13 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    scored = workflows.predict(args.bundle, args.source, args.out)
+    scored = workflows.predict(args.bundle, args.source, args.out, explain=args.explain, top=args.top)
     _display.status(f"scored {len(scored):,} rows into {args.out}")
+
+
+def _explain(args: argparse.Namespace) -> None:
+    bundle, values, explained = workflows.explain_row(args.bundle, args.source, args.row)
+    _display.results.print(_display.contribution_chart(explained, values, bundle.manifest["target"]))
 
 
 def _info(args: argparse.Namespace) -> None:

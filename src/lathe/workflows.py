@@ -110,14 +110,30 @@ def train(
     return bundle
 
 
-def predict(bundle: str | Path, source: str | Path, out: str | Path | None = None) -> pd.DataFrame:
-    """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet)."""
+def predict(
+    bundle: str | Path, source: str | Path, out: str | Path | None = None, *, explain: bool = False, top: int = 3
+) -> pd.DataFrame:
+    """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet).
+
+    With ``explain``, each row also gets its contributions and ``top`` reason codes
+    (see ``Bundle.explain``).
+    """
     if out is not None:
         _check_output(Path(out))
-    scored = load_bundle(bundle).predict(to_frame(read_source(str(source))))
+    model, frame = load_bundle(bundle), to_frame(read_source(str(source)))
+    scored = model.explain(frame, top) if explain else model.predict(frame)
     if out is not None:
         write_table(scored, Path(out))
     return scored
+
+
+def explain_row(bundle: str | Path, source: str | Path, row: int) -> tuple[Bundle, pd.Series, pd.Series]:
+    """The bundle at ``bundle``, row ``row`` (counted from 0) of ``source``, and its explanation."""
+    model, frame = load_bundle(bundle), to_frame(read_source(str(source)))
+    if not 0 <= row < len(frame):
+        raise InvalidParameterError(f"row must be between 0 and {len(frame) - 1}; got {row}")
+    picked = frame.iloc[[row]].reset_index(drop=True)
+    return model, picked.iloc[0], model.explain(picked, top=len(model.plan.inputs)).iloc[0]
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -312,4 +328,4 @@ def _version(name: str) -> str:
         return "unknown"
 
 
-__all__ = ["load_bundle", "predict", "train", "write_table"]
+__all__ = ["explain_row", "load_bundle", "predict", "train", "write_table"]

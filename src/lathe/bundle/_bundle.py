@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pandas as pd
 
 from lathe.bundle._files import sha256, write_folder
 from lathe.errors import BundleError, BundleIntegrityError, BundleNotFoundError
+from lathe.explain import DEFAULT_TOP, Explainer, effects, reason_codes
 from lathe.features import FeaturePlan
 from lathe.profile import Task
 from lathe.search import FAMILIES, Leaderboard, Model
@@ -52,9 +54,48 @@ class Bundle:
         """Columns copied from the input to identify scored rows."""
         return list(self.manifest.get("ids") or [])
 
+    @cached_property
+    def explainer(self) -> Explainer:
+        """Exact contributions of the raw columns to the model's margin (see ``lathe.explain``)."""
+        return Explainer(self.plan, self.model)
+
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score ``frame`` row for row: id columns, ``prediction``, and ``probability_<class>``."""
-        raw = self.model.predict(self.plan.transform(frame))
+        return self._predictions(frame, self.model.predict(self.plan.transform(frame)))
+
+    def explain(self, frame: pd.DataFrame, top: int = DEFAULT_TOP) -> pd.DataFrame:
+        """``predict``'s columns, plus why: ``base_value``, ``contribution_<column>`` and ``reasons``.
+
+        Contributions are in the units of the prediction: the probability of the explained
+        class (the positive class for binary, the predicted one for multiclass; named in
+        ``explained``) or the predicted number. ``base_value`` plus the contributions equals
+        that probability or number; ``reasons`` names the ``top`` strongest pushes.
+        """
+        X = self.plan.transform(frame)
+        raw = self.model.predict(X)
+        out = self._predictions(frame, raw)
+        output = np.argmax(raw, axis=1) if self.task is Task.MULTICLASS else np.zeros(len(X), dtype=int)
+        base, push = effects(self.explainer.explain_features(X), self.task, output)
+        subjects = self._subjects(output)
+        if self.task is not Task.REGRESSION:
+            out["explained"] = np.asarray(self._explained_labels(), dtype=object)[output]
+        out["base_value"] = base
+        for j, column in enumerate(self.explainer.columns):
+            out[f"contribution_{column}"] = push[:, j]
+        out["reasons"] = reason_codes(push, self.explainer.columns, frame, subjects, top)
+        return out
+
+    def _explained_labels(self) -> list[Any]:
+        return self.classes[1:] if self.task is Task.BINARY else self.classes
+
+    def _subjects(self, output: np.ndarray) -> list[str]:
+        target = self.manifest["target"]
+        if self.task is Task.REGRESSION:
+            return [f"the predicted {target}"] * len(output)
+        labels = [f"the probability of {target} = {label}" for label in self._explained_labels()]
+        return [labels[k] for k in output]
+
+    def _predictions(self, frame: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
         out = pd.DataFrame({name: frame[name].to_numpy() for name in self.ids if name in frame.columns})
         if self.task is Task.REGRESSION:
             out["prediction"] = raw

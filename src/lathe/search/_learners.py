@@ -28,11 +28,20 @@ PATIENCE = 50
 
 
 class Model(Protocol):
-    """A fitted model."""
+    """A fitted model.
+
+    ``predict`` gives class probabilities (n x k) or numbers (n,). ``margin`` gives the raw
+    output before the link (log-odds of the positive class, one logit per class, or the
+    number itself) as (n x k_out). ``contributions`` splits the margin exactly:
+    (n x k_out x (features + 1)), the last slot the base value, so that the sum over the
+    last axis equals ``margin``.
+    """
 
     family: ClassVar[str]
 
     def predict(self, X: np.ndarray) -> np.ndarray: ...
+    def margin(self, X: np.ndarray) -> np.ndarray: ...
+    def contributions(self, X: np.ndarray) -> np.ndarray: ...
     def importance(self) -> np.ndarray: ...
     def save(self, folder: Path) -> str: ...
 
@@ -75,8 +84,18 @@ class LinearModel:
     coef: np.ndarray  # (k, n_features); k = 1 for binary and regression
     intercept: np.ndarray  # (k,)
 
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(((X - self.mean) / self.scale) @ self.coef.T + self.intercept)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        # Coefficient times the centred (standardised) value: exact, since the training mean is 0.
+        z = (X - self.mean) / self.scale
+        parts = z[:, None, :] * self.coef[None, :, :]
+        base = np.broadcast_to(self.intercept[None, :, None], (len(X), len(self.intercept), 1))
+        return np.concatenate([parts, base], axis=2)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        z = ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
+        z = self.margin(X)
         if self.task is Task.REGRESSION:
             return np.asarray(z[:, 0])
         if self.task is Task.BINARY:
@@ -143,6 +162,15 @@ class LightGBMModel:
         if self.task is Task.BINARY:
             return np.column_stack([1.0 - raw, raw])
         return raw
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=THREADS))
+        return raw.reshape(len(X), -1)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        # LightGBM's own exact TreeSHAP; for multiclass one block of (features + 1) per class.
+        raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS))
+        return raw.reshape(len(X), -1, X.shape[1] + 1)
 
     def importance(self) -> np.ndarray:
         return np.asarray(self.booster.feature_importance(importance_type="gain"), dtype="float64")
