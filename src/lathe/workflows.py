@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from lathe import _display
 from lathe.backends import fingerprint, read_frame, read_source, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
+from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import FeaturePlan, plan_features
 from lathe.profile import Profile, Task, infer_task, profile_table
 from lathe.report import render_report
@@ -41,6 +43,9 @@ HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MIN_CLASS_ROWS = 3
 REPORT_ROWS = 5000
+EXPLAIN_ROWS = 2000
+DEPENDENCE_ROWS = 500
+DEPENDENCE_COLUMNS = 4
 LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "scikit-learn", "numpy", "pandas", "optuna")
 
 
@@ -235,7 +240,7 @@ def _assemble(
             "unlabelled_rows": split.unlabelled,
         },
         "profile": profile.to_dict(),
-        "importance": _importance(plan, model),
+        "explanations": _global_explanations(plan, model, split, spec, target),
         "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
         "timings": timings,
     }
@@ -248,14 +253,33 @@ def _inputs(plan: FeaturePlan) -> list[dict[str, Any]]:
     return [c.to_dict() | ({"categories": categories[c.name]} if c.name in categories else {}) for c in plan.inputs]
 
 
-def _importance(plan: FeaturePlan, model: Model) -> list[dict[str, Any]]:
-    per_feature = model.importance()
-    totals: dict[str, float] = {}
-    for source, value in zip(plan.feature_sources, per_feature, strict=True):
-        totals[source] = totals.get(source, 0.0) + float(value)
-    grand = sum(totals.values()) or 1.0
-    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
-    return [{"column": column, "importance": value / grand} for column, value in ranked]
+def _global_explanations(
+    plan: FeaturePlan, model: Model, split: _Split, spec: SearchSpec, target: str
+) -> dict[str, Any]:
+    """Mean contributions, permutation importance and partial dependence, on a holdout sample."""
+    _display.status("explaining the model on the holdout")
+    rows = np.random.default_rng(spec.seed).permutation(len(split.holdout))[:EXPLAIN_ROWS]
+    sample, truth = split.holdout.iloc[rows], split.y_holdout[rows]
+    importance = mean_contribution(Explainer(plan, model).explain(sample))
+    predict = _pdp_output(plan, model, spec.task)
+    names = [target] if spec.task is Task.REGRESSION else [str(c) for c in split.classes[spec.task is Task.BINARY :]]
+    top = [d["column"] for d in importance[:DEPENDENCE_COLUMNS]]
+    return {
+        "importance": importance,
+        "permutation": permutation_importance(
+            lambda frame: spec.metric.signed(spec.metric(truth, model.predict(plan.transform(frame)))),
+            sample, [c.name for c in plan.inputs], spec.seed,
+        ),
+        "partial_dependence": [partial_dependence(predict, sample[:DEPENDENCE_ROWS], c, names) for c in top],
+    }  # fmt: skip
+
+
+def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.DataFrame], np.ndarray]:
+    def output(frame: pd.DataFrame) -> np.ndarray:
+        raw = model.predict(plan.transform(frame))
+        return raw[:, 1:] if task is Task.BINARY else raw
+
+    return output
 
 
 def _report_data(
@@ -274,7 +298,7 @@ def _report_data(
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
         "holdout": manifest["metrics"]["holdout"],
         "evaluation": _evaluation(task, split, raw),
-        "importance": manifest["importance"],
+        **manifest["explanations"],
         "notes": _notes(manifest),
     }
 

@@ -197,7 +197,7 @@ def test_a_trained_bundles_report_renders(tmp_path: Path, chromium_path: str, pa
     lathe.train(parquet_file, target="target", budget=None, trials=3, verbose=False, out=tmp_path / "model")
     errors, boxes, text = _open_in_chromium(chromium_path, tmp_path / "model" / "report.html")
     assert errors == []
-    assert len(boxes) == len(CHARTS["binary"])
+    assert len(boxes) == len(CHARTS["binary"]) + 1 + 4  # permutation, and partial dependence of 4 columns
     assert all(width > 100 and height > 50 for width, height in boxes)
     assert "customer_id" in text
     assert "identifier" in text

@@ -41,12 +41,19 @@ def permutation_importance(
 def partial_dependence(predict: Predict, frame: pd.DataFrame, column: str, outputs: Sequence[str]) -> dict[str, Any]:
     """The mean prediction over ``frame`` with ``column`` set to each point of a grid.
 
-    Numbers get a grid of quantiles, other kinds their most frequent values. ``outputs``
-    names the prediction's columns (classes, or the target for regression).
+    Numbers get a grid of quantiles, dates a dozen quantiles in time order, other kinds their
+    most frequent values. ``outputs`` names the prediction's columns (classes, or the
+    target for regression).
     """
     values = frame[column]
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    grid = _quantiles(values) if numeric else list(values.dropna().value_counts().index[:MAX_LEVELS])
+    grid: list[Any]
+    if numeric:
+        grid = _quantiles(values)
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        grid = sorted(set(values.dropna().quantile(np.linspace(0.02, 0.98, MAX_LEVELS))))
+    else:
+        grid = list(values.dropna().value_counts().index[:MAX_LEVELS])
     means = np.array([_mean_prediction(predict, frame, column, point) for point in grid])
     means = means.reshape(len(grid), -1)
     return {

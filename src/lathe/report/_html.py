@@ -60,6 +60,8 @@ def render_report(data: Mapping[str, Any]) -> str:
         _holdout_section(data.get("holdout") or {}, metric),
         _evaluation_section(str(data.get("task", "")), data.get("evaluation") or {}),
         _importance_section(data.get("importance") or []),
+        _permutation_section(data.get("permutation") or [], metric),
+        _dependence_section(data.get("partial_dependence") or [], str(data.get("target", ""))),
         _notes_section(data.get("notes") or []),
     ]
     return (
@@ -246,8 +248,43 @@ def _importance_section(importance: Sequence[Mapping[str, Any]]) -> str:
     top = importance[:TOP_IMPORTANCE]
     labels, values = [str(i["column"]) for i in top], [100 * float(i["importance"]) for i in top]
     chart = _svg.bar_chart("importance by raw column", labels, values, "% of the importance", value_format=".1f")
-    caption = f"The {len(top)} most important raw columns; each sums the features built from it."
+    caption = (
+        f"The {len(top)} most important raw columns: mean absolute contribution to the holdout predictions "
+        "(exact SHAP values), summed over the features built from each column."
+    )
     return _section("Feature importance", _figure("importance", chart, caption))
+
+
+def _permutation_section(drops: Sequence[Mapping[str, Any]], metric: str) -> str:
+    if not drops:
+        return ""
+    top = drops[:TOP_IMPORTANCE]
+    labels, values = [str(d["column"]) for d in top], [float(d["drop"]) for d in top]
+    chart = _svg.bar_chart("holdout score lost when a column is shuffled", labels, values, f"drop in {metric}")
+    caption = f"How much the holdout {metric} drops when each raw column's values are shuffled among the rows."
+    return _section("Permutation importance", _figure("permutation", chart, caption))
+
+
+def _dependence_section(curves: Sequence[Mapping[str, Any]], target: str) -> str:
+    figures = [_dependence(curve, target) for curve in curves]
+    if not figures:
+        return ""
+    intro = "<p>The mean prediction over holdout rows when one column is set to each value in turn.</p>"
+    return _section("Partial dependence", intro + f"<div class='charts'>{''.join(figures)}</div>")
+
+
+def _dependence(curve: Mapping[str, Any], target: str) -> str:
+    column, grid, series = str(curve["column"]), curve["grid"], curve["series"]
+    y_title = f"mean predicted {target}" if len(series) == 1 and series[0]["name"] == target else "mean probability"
+    if curve["numeric"]:
+        lines = [(str(s["name"]), [float(x) for x in grid], [float(v) for v in s["values"]]) for s in series]
+        chart = _svg.line_chart(f"partial dependence on {column}", lines, column, y_title)
+    else:
+        first = series[0]
+        labels = [str(g) for g in grid]
+        chart = _svg.bar_chart(f"partial dependence on {column}", labels, [float(v) for v in first["values"]], y_title)
+    shown = series if curve["numeric"] else series[:1]
+    return _figure("dependence", chart, f"{column}: {', '.join(str(s['name']) for s in shown)}")
 
 
 def _notes_section(notes: Sequence[str]) -> str:

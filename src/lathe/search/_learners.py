@@ -42,7 +42,6 @@ class Model(Protocol):
     def predict(self, X: np.ndarray) -> np.ndarray: ...
     def margin(self, X: np.ndarray) -> np.ndarray: ...
     def contributions(self, X: np.ndarray) -> np.ndarray: ...
-    def importance(self) -> np.ndarray: ...
     def save(self, folder: Path) -> str: ...
 
 
@@ -103,9 +102,6 @@ class LinearModel:
             return np.column_stack([1.0 - p, p])
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-    def importance(self) -> np.ndarray:
-        return np.asarray(np.abs(self.coef).sum(axis=0))
 
     def save(self, folder: Path) -> str:
         arrays = {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef", "intercept")}
@@ -171,9 +167,6 @@ class LightGBMModel:
         # LightGBM's own exact TreeSHAP; for multiclass one block of (features + 1) per class.
         raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS))
         return raw.reshape(len(X), -1, X.shape[1] + 1)
-
-    def importance(self) -> np.ndarray:
-        return np.asarray(self.booster.feature_importance(importance_type="gain"), dtype="float64")
 
     def save(self, folder: Path) -> str:
         (folder / "model.lightgbm.txt").write_text(self.booster.model_to_string())
