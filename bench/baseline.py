@@ -25,9 +25,8 @@ from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 import lathe
+from _results import record
 from lathe.datasets import flights
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def _flights() -> pd.DataFrame:
@@ -127,7 +126,7 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
     lines += ["", "roc_auc: higher is better; log_loss and rmse: lower is better. 2 cores, one run.", ""]
-    _record("\n".join(lines))
+    record("\n".join(lines))
     print("\n".join(lines))
 
 
@@ -135,15 +134,6 @@ def _isolated(function: Callable[..., dict[str, float]], *args: object) -> dict[
     """Run one tool in a fresh process, so that the tools' thread pools never meet."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(function, *args).result()
-
-
-def _record(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find("## baseline")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + text[end + 1 :] if end >= 0 else text[:start]
-    RESULTS.write_text(text.rstrip() + "\n\n" + section)
 
 
 if __name__ == "__main__":
