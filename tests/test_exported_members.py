@@ -12,6 +12,7 @@ PACKAGES = [
     "lathe.backends",
     "lathe.bundle",
     "lathe.errors",
+    "lathe.explain",
     "lathe.features",
     "lathe.profile",
     "lathe.report",
