@@ -93,6 +93,8 @@ def train(
     )
     split = _split(frame, target, the_task, seed)
     plan = plan_features(profile, split.train, exclude=(target,))
+    if plan.left_out:
+        _display.status(f"left out of the features: {_left_out(plan)}")
     X = plan.transform(split.train)
     if X.shape[1] == 0:
         raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
