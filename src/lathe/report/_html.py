@@ -50,7 +50,9 @@ def render_report(data: Mapping[str, Any]) -> str:
     ``created``, ``source``, ``lathe_version``, ``metric``, ``data`` (row counts and one entry
     per raw column), ``leaderboard`` (best first), ``holdout`` (metric name to value),
     ``evaluation`` (holdout ``classes``, ``y_true``, ``y_pred``, ``proba``), ``importance``
-    (raw columns, best first) and ``notes``; the last two may be empty or absent.
+    (raw columns, best first), ``permutation`` (``column``, ``drop``), ``partial_dependence``
+    (``column``, ``numeric``, ``grid``, ``series`` of ``name`` and ``values``) and ``notes``;
+    the last four may be empty or absent.
     """
     metric = str(data.get("metric", ""))
     sections = [
