@@ -163,3 +163,13 @@ def test_trains_from_a_dataframe(table: pd.DataFrame) -> None:
     bundle = lathe.train(table, target="target", budget=None, trials=2, verbose=False)
     assert bundle.manifest["data"]["source"] == "a DataFrame of 400 rows"
     assert len(bundle.predict(table)) == len(table)
+
+
+def test_fingerprint_follows_the_content(table: pd.DataFrame) -> None:
+    from lathe.workflows import fingerprint
+
+    changed = table.copy()
+    changed.loc[5, "amount"] = 1.0
+    assert fingerprint(table) == fingerprint(table.copy())
+    assert fingerprint(table) != fingerprint(changed)
+    assert fingerprint(table) != fingerprint(table.rename(columns={"amount": "sum"}))

@@ -6,6 +6,7 @@ place that knows their order.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import platform
 import time
@@ -20,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lathe import _display
-from lathe.backends import fingerprint, read_frame, read_source, to_frame
+from lathe.backends import read_frame, read_source, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
@@ -110,7 +111,7 @@ def train(
         "search_seconds": board.candidates[-1].elapsed_seconds,
         "train_seconds": time.monotonic() - started,
     }
-    bundle = _assemble(uri, table, profile, plan, model, board, split, spec, target, timings)
+    bundle = _assemble(uri, fingerprint(frame), profile, plan, model, board, split, spec, target, timings)
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -153,6 +154,13 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     else:
         frame.to_parquet(partial, index=False)
     partial.replace(path)
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A digest of a table's column names, types and values, for lineage."""
+    digest = hashlib.sha256(repr([(str(n), str(t)) for n, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return f"sha256:{digest.hexdigest()[:32]}"
 
 
 def _check_output(path: Path) -> None:
@@ -214,7 +222,7 @@ def _refit(board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec) -
 
 
 def _assemble(
-    uri: str, table: Any, profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
+    uri: str, digest: str, profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
     split: _Split, spec: SearchSpec, target: str, timings: dict[str, float],
 ) -> Bundle:  # fmt: skip
     raw = model.predict(plan.transform(split.holdout))
@@ -235,7 +243,7 @@ def _assemble(
         "model": {"family": board.best.family, "params": board.best.params, "rounds": board.best.rounds},
         "data": {
             "source": uri,
-            "fingerprint": fingerprint(table),
+            "fingerprint": digest,
             "rows": profile.rows,
             "train_rows": len(split.train),
             "holdout_rows": len(split.holdout),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lathe.backends import fingerprint, read_source, to_frame
+from lathe.backends import read_source, to_frame
 from lathe.errors import EmptySourceError, SourceNotFoundError, SourceReadError
 
 
@@ -34,16 +34,6 @@ def test_glob_reads_all_files_in_order(tmp_path: Path, table: pd.DataFrame) -> N
     table.iloc[100:].to_parquet(tmp_path / "part-2.parquet")
     read = to_frame(read_source(str(tmp_path / "part-*.parquet")))
     assert read["customer_id"].tolist() == table["customer_id"].tolist()
-
-
-def test_fingerprint_changes_with_content(tmp_path: Path, table: pd.DataFrame) -> None:
-    table.to_parquet(tmp_path / "a.parquet")
-    changed = table.copy()
-    changed.loc[5, "amount"] = 1.0
-    changed.to_parquet(tmp_path / "b.parquet")
-    first = fingerprint(read_source(str(tmp_path / "a.parquet")))
-    assert first == fingerprint(read_source(str(tmp_path / "a.parquet")))
-    assert first != fingerprint(read_source(str(tmp_path / "b.parquet")))
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The seam to the engines that hold the data; the only place that imports a driver."""
 
-from lathe.backends._duckdb import fingerprint, read_frame, read_source, to_frame
+from lathe.backends._duckdb import read_frame, read_source, to_frame
 
-__all__ = ["fingerprint", "read_frame", "read_source", "to_frame"]
+__all__ = ["read_frame", "read_source", "to_frame"]

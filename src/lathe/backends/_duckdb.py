@@ -8,7 +8,6 @@ middle of training.
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -89,14 +88,6 @@ def to_frame(table: ibis.Table) -> pd.DataFrame:
     """The rows of ``table`` as a pandas frame, through Arrow, in the table's order."""
     frame: pd.DataFrame = table.to_pyarrow().to_pandas()
     return frame
-
-
-def fingerprint(table: ibis.Table) -> str:
-    """A digest of a table's schema and content, for lineage; computed by the engine."""
-    sums = {f"h{i}": (table[name].hash() % 1_000_000_007).sum() for i, name in enumerate(table.columns)}
-    row = table.aggregate(n=table.count(), **sums).to_pyarrow().to_pylist()[0]
-    digest = hashlib.sha256(repr((sorted(table.schema().items()), sorted(row.items()))).encode())
-    return f"sha256:{digest.hexdigest()[:32]}"
 
 
 def _expand(uri: str) -> list[str]:

@@ -108,12 +108,12 @@ def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.
     if kind in ("number", "integer"):
         value = column.cast("float64")
         metrics |= {f"{key}_min": value.min(), f"{key}_max": value.max()}
-        metrics |= {f"{key}_mean": value.mean(), f"{key}_std": value.std()}
+        metrics |= {f"{key}_mean": value.mean().cast("float64"), f"{key}_std": value.std().cast("float64")}
     elif kind == "datetime":
         metrics |= {f"{key}_min": column.min().cast("string"), f"{key}_max": column.max().cast("string")}
     elif kind == "string":
         spaces = column.length() - column.replace(" ", "").length()
-        metrics[f"{key}_words"] = (spaces + 1).mean()
+        metrics[f"{key}_words"] = (spaces + 1).mean().cast("float64")
     return metrics
 
 
