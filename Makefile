@@ -10,29 +10,34 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
-$(VENV)/.installed: pyproject.toml $(BIN)/uv
+# The demo needs no database driver; the tests install every extra and the dev tools.
+$(VENV)/.demo: pyproject.toml $(BIN)/uv
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[demo]"
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(BIN)/uv
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[all]" --group dev
 	touch $@
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo
 	$(BIN)/python demo/flights.py $(DEMO)
 	$(BIN)/lathe train $(DEMO)/flights.parquet --target late --budget 45 --out $(DEMO)/models/late
 	$(BIN)/lathe predict $(DEMO)/models/late $(DEMO)/new_flights.csv --out $(DEMO)/scored.parquet
 	$(BIN)/lathe info $(DEMO)/models/late
 	@echo "report: $(DEMO)/models/late/report.html"
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.test
 	$(BIN)/ruff check src tests bench demo
 	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/lint-imports
 
-typecheck: $(VENV)/.installed
+typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
 test: lint typecheck
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.test
 	$(BIN)/python bench/baseline.py
 
 clean:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -44,3 +46,37 @@ def chromium_path() -> str:
             pytest.fail("chromium not found: CI must install it (apt-get install chromium)")
         pytest.skip("chromium not installed: apt-get install chromium to run browser tests")
     return found[0]
+
+
+def _service(variable: str, default: str, start: str) -> str:
+    """The URI of a database service the tests use; skipped where it does not answer, a failure in CI."""
+    uri = os.environ.get(variable, default)
+    parts = urlsplit(uri)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=2).close()
+    except OSError:
+        message = f"no database at {parts.hostname}:{parts.port} ({variable}); start it with: {start}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def postgres_uri() -> str:
+    """PostgreSQL from ``LATHE_POSTGRES_URI``, by default the local server's ``test`` database."""
+    return _service(
+        "LATHE_POSTGRES_URI",
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    )
+
+
+@pytest.fixture(scope="session")
+def mariadb_uri() -> str:
+    """MariaDB from ``LATHE_MARIADB_URI``, by default the local server's ``test`` database as root."""
+    return _service(
+        "LATHE_MARIADB_URI",
+        "mysql://root@127.0.0.1:3306/test",
+        "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+    )

@@ -42,14 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     _train_parser(commands)
     predict = commands.add_parser("predict", help="score a table with a bundle")
     predict.add_argument("bundle", help="bundle folder")
-    predict.add_argument("source", help="file or glob to score (CSV, TSV, Parquet, JSON)")
+    _source_arguments(predict, "to score")
     predict.add_argument("--out", required=True, help="output file: .csv or .parquet")
     predict.add_argument("--explain", action="store_true", help="add contributions and reason codes per row")
     predict.add_argument("--top", type=int, default=3, help="reason codes per row with --explain (default 3)")
     predict.set_defaults(run=_predict)
     explain = commands.add_parser("explain", help="chart why the model predicted what it did for one row")
     explain.add_argument("bundle", help="bundle folder")
-    explain.add_argument("source", help="file or glob holding the row")
+    _source_arguments(explain, "holding the row")
     explain.add_argument("--row", type=int, default=0, help="row number, counted from 0 (default 0)")
     explain.set_defaults(run=_explain)
     info = commands.add_parser("info", help="what a bundle is: task, inputs, metrics, lineage")
@@ -59,9 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _source_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
+    parser.add_argument(
+        "source", help=f"the rows {purpose}: a file or glob (CSV, TSV, Parquet, JSON, NDJSON) or a database URI"
+    )
+    rows = parser.add_mutually_exclusive_group()
+    rows.add_argument("--table", help="with a database URI: the table to read")
+    rows.add_argument("--query", help="with a database URI: a SELECT whose rows to read")
+
+
 def _train_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train a model bundle from a table")
-    train.add_argument("source", help="file or glob (CSV, TSV, Parquet, JSON)")
+    _source_arguments(train, "to learn from")
     train.add_argument("--target", required=True, help="column to predict")
     train.add_argument("--budget", type=float, default=60.0, help="search time in seconds (default 60)")
     train.add_argument("--trials", type=int, help="stop after this many candidates (reproducible runs)")
@@ -74,19 +83,21 @@ def _train_parser(commands: Any) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     bundle = workflows.train(
-        args.source, args.target, budget=args.budget, trials=args.trials, task=args.task,
-        metric=args.metric, seed=args.seed, out=args.out,
+        args.source, args.target, table=args.table, query=args.query, budget=args.budget,
+        trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, out=args.out,
     )  # fmt: skip
     del bundle
 
 
 def _predict(args: argparse.Namespace) -> None:
-    scored = workflows.predict(args.bundle, args.source, args.out, explain=args.explain, top=args.top)
+    scored = workflows.predict(
+        args.bundle, args.source, args.out, table=args.table, query=args.query, explain=args.explain, top=args.top
+    )
     _display.status(f"scored {len(scored):,} rows into {args.out}")
 
 
 def _explain(args: argparse.Namespace) -> None:
-    bundle, values, explained = workflows.explain_row(args.bundle, args.source, args.row)
+    bundle, values, explained = workflows.explain_row(args.bundle, args.source, args.row, args.table, args.query)
     _display.results.print(_display.contribution_chart(explained, values, bundle.manifest["target"]))
 
 

@@ -7,9 +7,12 @@ the message of any ``LatheError`` without a traceback and exits with status 2.
 
     LatheError
     ├── InvalidParameterError (ValueError)    a bad argument: a budget of 0, an unknown task
+    ├── MissingDependencyError (ImportError) an optional extra is not installed; says the install line
     ├── SourceError
-    │   ├── SourceNotFoundError (FileNotFoundError)
-    │   ├── SourceReadError (ValueError)      malformed rows, a wrong encoding, an unknown format
+    │   ├── SourceNotFoundError (FileNotFoundError)   no such file, table or database
+    │   ├── SourceUnreachableError (ConnectionError)  the database server does not answer
+    │   ├── SourceAccessError (PermissionError)       the server refused the credentials
+    │   ├── SourceReadError (ValueError)      malformed rows, a wrong encoding, a bad query
     │   └── EmptySourceError (ValueError)
     ├── ColumnNotFoundError (KeyError)        with "did you mean ...?"
     ├── TargetError (ValueError)              a target with one class, all missing, ...
@@ -32,10 +35,13 @@ __all__ = [
     "EmptySourceError",
     "InvalidParameterError",
     "LatheError",
+    "MissingDependencyError",
     "SchemaMismatchError",
+    "SourceAccessError",
     "SourceError",
     "SourceNotFoundError",
     "SourceReadError",
+    "SourceUnreachableError",
     "TargetError",
 ]
 
@@ -52,12 +58,24 @@ class InvalidParameterError(LatheError, ValueError):
     """An argument is out of its allowed range or kind."""
 
 
+class MissingDependencyError(LatheError, ImportError):
+    """An optional extra that a feature needs is not installed."""
+
+
 class SourceError(LatheError):
     """Rows could not be read from a source."""
 
 
 class SourceNotFoundError(SourceError, FileNotFoundError):
     """The file, glob or table named as a source does not exist."""
+
+
+class SourceUnreachableError(SourceError, ConnectionError):
+    """The database server named by a source does not answer."""
+
+
+class SourceAccessError(SourceError, PermissionError):
+    """The database server refused the credentials of a source."""
 
 
 class SourceReadError(SourceError, ValueError):

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lathe import _display
-from lathe.backends import read_frame, read_source, to_frame
+from lathe.backends import open_table, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
@@ -64,6 +64,8 @@ def train(
     source: str | Path | pd.DataFrame,
     target: str,
     *,
+    table: str | None = None,
+    query: str | None = None,
     budget: float | None = 60.0,
     trials: int | None = None,
     task: str | None = None,
@@ -72,23 +74,24 @@ def train(
     out: str | Path | None = None,
     verbose: bool = True,
 ) -> Bundle:
-    """Train the best model for ``target`` from ``source`` (a file, a glob or a DataFrame); save it to ``out``.
+    """Train the best model for ``target`` from ``source``; save it to ``out``.
 
+    ``source`` is a file or glob, a DataFrame, or a database URI with ``table`` or ``query``.
     ``budget`` is the search's wall-clock limit in seconds; ``trials`` caps the number of
     candidates (for reproducible runs). Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     started = time.monotonic()
     _display.console.quiet = not verbose
-    uri = f"a DataFrame of {len(source):,} rows" if isinstance(source, pd.DataFrame) else str(source)
-    _display.status(f"reading {uri}")
-    table = read_frame(source) if isinstance(source, pd.DataFrame) else read_source(uri)
-    profile = profile_table(table)
+    _display.status("reading the source")
+    uri, rows = open_table(source, table, query)
+    _display.status(f"profiling {uri}")
+    profile = profile_table(rows)
     if target not in profile.names:
         raise ColumnNotFoundError.for_name(target, profile.names, what="target")
     the_task = infer_task(profile.column(target), task)
     the_metric = metric_for(the_task, metric)
-    frame = to_frame(table)
+    frame = to_frame(rows)
     _display.status(
         f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
     )
@@ -119,7 +122,14 @@ def train(
 
 
 def predict(
-    bundle: str | Path, source: str | Path, out: str | Path | None = None, *, explain: bool = False, top: int = 3
+    bundle: str | Path,
+    source: str | Path | pd.DataFrame,
+    out: str | Path | None = None,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    explain: bool = False,
+    top: int = 3,
 ) -> pd.DataFrame:
     """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet).
 
@@ -128,16 +138,18 @@ def predict(
     """
     if out is not None:
         _check_output(Path(out))
-    model, frame = load_bundle(bundle), to_frame(read_source(str(source)))
+    model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
     scored = model.explain(frame, top) if explain else model.predict(frame)
     if out is not None:
         write_table(scored, Path(out))
     return scored
 
 
-def explain_row(bundle: str | Path, source: str | Path, row: int) -> tuple[Bundle, pd.Series, pd.Series]:
+def explain_row(
+    bundle: str | Path, source: str | Path, row: int, table: str | None = None, query: str | None = None
+) -> tuple[Bundle, pd.Series, pd.Series]:
     """The bundle at ``bundle``, row ``row`` (counted from 0) of ``source``, and its explanation."""
-    model, frame = load_bundle(bundle), to_frame(read_source(str(source)))
+    model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
     if not 0 <= row < len(frame):
         raise InvalidParameterError(f"row must be between 0 and {len(frame) - 1}; got {row}")
     picked = frame.iloc[[row]].reset_index(drop=True)

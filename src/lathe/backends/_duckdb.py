@@ -16,7 +16,9 @@ from pathlib import Path
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow as pa
 
+from lathe.backends._quiet import library_noise
 from lathe.errors import EmptySourceError, SourceNotFoundError, SourceReadError
 
 # Types DuckDB may give a CSV column. BOOLEAN is left out so that labels such as yes/no
@@ -84,9 +86,21 @@ def _checked(con: duckdb.DuckDBPyConnection, where: str) -> ibis.Table:
     return ibis.duckdb.from_connection(con).table("source")
 
 
+def fetch(expression: ibis.Table) -> pa.Table:
+    """Run ``expression`` where its data lives and bring back the (small) result as Arrow."""
+    with library_noise():
+        result: pa.Table = expression.to_pyarrow()
+    return result
+
+
 def to_frame(table: ibis.Table) -> pd.DataFrame:
-    """The rows of ``table`` as a pandas frame, through Arrow, in the table's order."""
-    frame: pd.DataFrame = table.to_pyarrow().to_pandas()
+    """All the rows of ``table`` as a pandas frame, through Arrow, in the table's order.
+
+    The connection behind ``table`` is closed afterwards: run every query first.
+    """
+    with library_noise():
+        frame: pd.DataFrame = table.to_pyarrow().to_pandas()
+        ibis.get_backend(table).disconnect()
     return frame
 
 

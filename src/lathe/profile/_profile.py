@@ -10,6 +10,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from lathe.backends import fetch
 from lathe.errors import ColumnNotFoundError
 from lathe.profile._semantic import SemanticType, infer_semantic_type
 
@@ -97,7 +98,7 @@ def profile_table(table: ibis.Table) -> Profile:
     metrics: dict[str, ibis.Value] = {"__rows": table.count()}
     for i, (name, kind) in enumerate(kinds.items()):
         metrics.update(_column_metrics(table[name], kind, f"c{i}"))
-    row = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    row = fetch(table.aggregate(**metrics)).to_pylist()[0]
     rows = int(row["__rows"])
     columns = tuple(_column_profile(name, kind, rows, row, f"c{i}") for i, (name, kind) in enumerate(kinds.items()))
     return Profile(rows=rows, columns=columns)
@@ -108,12 +109,12 @@ def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.
     if kind in ("number", "integer"):
         value = column.cast("float64")
         metrics |= {f"{key}_min": value.min(), f"{key}_max": value.max()}
-        metrics |= {f"{key}_mean": value.mean().cast("float64"), f"{key}_std": value.std().cast("float64")}
+        metrics |= {f"{key}_mean": value.mean(), f"{key}_std": value.std()}
     elif kind == "datetime":
         metrics |= {f"{key}_min": column.min().cast("string"), f"{key}_max": column.max().cast("string")}
     elif kind == "string":
         spaces = column.length() - column.replace(" ", "").length()
-        metrics[f"{key}_words"] = (spaces + 1).mean().cast("float64")
+        metrics[f"{key}_words"] = (spaces + 1).cast("float64").mean()
     return metrics
 
 

@@ -1,0 +1,30 @@
+"""One entry point for every kind of source: a file or glob, a DataFrame, a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from lathe.backends._databases import describe, is_database, read_database
+from lathe.backends._duckdb import read_frame, read_source
+from lathe.errors import InvalidParameterError
+
+
+def open_table(
+    source: str | Path | pd.DataFrame, table: str | None = None, query: str | None = None
+) -> tuple[str, ibis.Table]:
+    """A printable description of ``source`` (no password) and its rows as an Ibis table.
+
+    ``table`` or ``query`` picks the rows of a database URI; they do not apply to files.
+    """
+    if isinstance(source, pd.DataFrame):
+        return f"a DataFrame of {len(source):,} rows", read_frame(source)
+    uri = str(source)
+    if is_database(uri):
+        what = f"table {table}" if table is not None else "a query"
+        return f"{describe(uri)} ({what})", read_database(uri, table, query)
+    if table is not None or query is not None:
+        raise InvalidParameterError(f"{uri}: --table and --query apply to database sources, not to files")
+    return uri, read_source(uri)
