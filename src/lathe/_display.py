@@ -13,6 +13,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from lathe.explain import format_value
+from lathe.profile import ColumnProfile, Profile
 from lathe.search import Candidate, Leaderboard
 
 console = Console(stderr=True)  # status, progress and errors
@@ -59,6 +60,28 @@ def contribution_chart(row: pd.Series, values: pd.Series, target: str, width: in
         down, up = (f"[red]{bar}[/]", "") if effect < 0 else ("", f"[green]{bar}[/]")
         table.add_row(str(column), format_value(values[str(column)]), down, up, f"{effect:+.4g}")
     return table
+
+
+def profile_summary(profile: Profile) -> Table:
+    """A profile as a terminal table, one row per column, issues included."""
+    duplicates = f", {profile.duplicate_rows:,} duplicate rows" if profile.duplicate_rows else ""
+    table = Table(title=f"{profile.rows:,} rows{duplicates}", title_justify="left")
+    for name in ("column", "type", "missing", "distinct", "range or most frequent", "issues"):
+        table.add_column(name, justify="right" if name in ("missing", "distinct") else "left")
+    for c in profile.columns:
+        table.add_row(
+            c.name, c.semantic_type.value, f"{100 * c.missing_share:.1f}%", f"{c.distinct:,}", _span(c),
+            "[yellow]" + "; ".join(c.issues) + "[/]" if c.issues else "",
+        )  # fmt: skip
+    return table
+
+
+def _span(column: ColumnProfile) -> str:
+    if column.top:
+        return f"{column.top[0][0]} ({column.top[0][1]:,})"
+    if column.minimum is None:
+        return ""
+    return f"{format_value(column.minimum)} to {format_value(column.maximum)}"
 
 
 def _params(candidate: Candidate) -> str:

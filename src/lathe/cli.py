@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     _source_arguments(explain, "holding the row")
     explain.add_argument("--row", type=int, default=0, help="row number, counted from 0 (default 0)")
     explain.set_defaults(run=_explain)
+    profile = commands.add_parser("profile", help="what each column of a table holds, and its issues")
+    _source_arguments(profile, "to profile")
+    profile.add_argument("--out", default="profile.html", help="the HTML page to write (default profile.html)")
+    profile.set_defaults(run=_profile)
     info = commands.add_parser("info", help="what a bundle is: task, inputs, metrics, lineage")
     info.add_argument("bundle", help="bundle folder")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -99,6 +103,12 @@ def _predict(args: argparse.Namespace) -> None:
 def _explain(args: argparse.Namespace) -> None:
     bundle, values, explained = workflows.explain_row(args.bundle, args.source, args.row, args.table, args.query)
     _display.results.print(_display.contribution_chart(explained, values, bundle.manifest["target"]))
+
+
+def _profile(args: argparse.Namespace) -> None:
+    described = workflows.profile(args.source, args.out, table=args.table, query=args.query)
+    _display.results.print(_display.profile_summary(described))
+    _display.status(f"profile page: {args.out}")
 
 
 def _info(args: argparse.Namespace) -> None:

@@ -21,13 +21,13 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lathe import _display
-from lathe.backends import open_table, to_frame
+from lathe.backends import close, open_table, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import FeaturePlan, plan_features
-from lathe.profile import Profile, Task, infer_task, profile_table
-from lathe.report import render_report
+from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
+from lathe.report import render_profile, render_report
 from lathe.search import (
     FAMILIES,
     SEARCH_ROWS,
@@ -85,12 +85,16 @@ def train(
     _display.console.quiet = not verbose
     _display.status("reading the source")
     uri, rows = open_table(source, table, query)
-    _display.status(f"profiling {uri}")
-    profile = profile_table(rows)
-    if target not in profile.names:
-        raise ColumnNotFoundError.for_name(target, profile.names, what="target")
-    the_task = infer_task(profile.column(target), task)
-    the_metric = metric_for(the_task, metric)
+    try:
+        _display.status(f"profiling {uri}")
+        profile = profile_table(rows)
+        if target not in profile.names:
+            raise ColumnNotFoundError.for_name(target, profile.names, what="target")
+        the_task = infer_task(profile.column(target), task)
+        the_metric = metric_for(the_task, metric)
+    except BaseException:
+        close(rows)
+        raise
     frame = to_frame(rows)
     _display.status(
         f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
@@ -143,6 +147,31 @@ def predict(
     if out is not None:
         write_table(scored, Path(out))
     return scored
+
+
+def profile(
+    source: str | Path | pd.DataFrame,
+    out: str | Path | None = "profile.html",
+    *,
+    table: str | None = None,
+    query: str | None = None,
+) -> Profile:
+    """Profile ``source`` in the engine that holds it; write the page to ``out`` (``None``: no page)."""
+    where, rows = open_table(source, table, query)
+    _display.status(f"profiling {where}")
+    described = profile_in_detail(rows)
+    close(rows)
+    if out is not None:
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        _write_text(Path(out), render_profile(described.to_dict(), where, created))
+    return described
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 def explain_row(
@@ -374,4 +403,4 @@ def _version(name: str) -> str:
         return "unknown"
 
 
-__all__ = ["explain_row", "load_bundle", "predict", "train", "write_table"]
+__all__ = ["explain_row", "load_bundle", "predict", "profile", "train", "write_table"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 import lathe
-from lathe.backends import describe, open_table, to_frame
+from lathe.backends import close, describe, open_table, to_frame
 from lathe.cli import main
 from lathe.errors import (
     InvalidParameterError,
@@ -22,7 +23,7 @@ from lathe.errors import (
     SourceReadError,
     SourceUnreachableError,
 )
-from lathe.profile import SemanticType, profile_table
+from lathe.profile import SemanticType, profile_in_detail, profile_table
 
 
 def _connect(uri: str) -> Any:
@@ -137,3 +138,19 @@ def test_table_or_query_is_required_and_only_for_databases(postgres_uri: str, cs
         open_table(postgres_uri)
     with pytest.raises(InvalidParameterError, match="apply to database sources"):
         open_table(str(csv_file), table="t")
+
+
+def test_a_detailed_profile_runs_in_the_database(server: str, table: pd.DataFrame) -> None:
+    _, rows = open_table(server, table="lathe_customers")
+    profile = profile_in_detail(rows)
+    close(rows)
+    amount = profile.column("amount")
+    assert sum(n for _, _, n in amount.histogram) == table["amount"].notna().sum()
+    assert profile.column("plan").top[0] == ("basic", int((table["plan"] == "basic").sum()))
+    assert profile.duplicate_rows == 0
+
+
+def test_a_failed_train_closes_its_connection(server: str) -> None:
+    with pytest.raises(lathe.errors.ColumnNotFoundError):
+        lathe.train(server, target="nope", table="lathe_customers", trials=1, verbose=False)
+    gc.collect()  # warnings are errors here: a connection left open warns when it is collected

@@ -1,7 +1,17 @@
 """The seam to the engines that hold the data; the only place that imports a driver."""
 
 from lathe.backends._databases import describe, is_database, read_database
-from lathe.backends._duckdb import fetch, read_frame, read_source, to_frame
+from lathe.backends._duckdb import close, fetch, read_frame, read_source, to_frame
 from lathe.backends._open import open_table
 
-__all__ = ["describe", "fetch", "is_database", "open_table", "read_database", "read_frame", "read_source", "to_frame"]
+__all__ = [
+    "close",
+    "describe",
+    "fetch",
+    "is_database",
+    "open_table",
+    "read_database",
+    "read_frame",
+    "read_source",
+    "to_frame",
+]

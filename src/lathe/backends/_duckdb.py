@@ -100,8 +100,13 @@ def to_frame(table: ibis.Table) -> pd.DataFrame:
     """
     with library_noise():
         frame: pd.DataFrame = table.to_pyarrow().to_pandas()
-        ibis.get_backend(table).disconnect()
+    close(table)
     return frame
+
+
+def close(table: ibis.Table) -> None:
+    """Close the connection behind ``table``."""
+    ibis.get_backend(table).disconnect()
 
 
 def _expand(uri: str) -> list[str]:

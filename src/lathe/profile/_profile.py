@@ -12,6 +12,7 @@ import ibis.expr.datatypes as dt
 
 from lathe.backends import fetch
 from lathe.errors import ColumnNotFoundError
+from lathe.profile._issues import column_issues
 from lathe.profile._semantic import SemanticType, infer_semantic_type
 
 SCHEMA_VERSION = 1
@@ -32,6 +33,9 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     mean_words: float | None = None
+    histogram: tuple[tuple[float, float, int], ...] = ()
+    top: tuple[tuple[str, int], ...] = ()
+    issues: tuple[str, ...] = ()
 
     @property
     def missing_share(self) -> float:
@@ -45,7 +49,15 @@ class ColumnProfile:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnProfile:
         """The inverse of ``to_dict``."""
-        return cls(**{**data, "semantic_type": SemanticType(data["semantic_type"])})
+        return cls(
+            **{
+                **data,
+                "semantic_type": SemanticType(data["semantic_type"]),
+                "histogram": tuple(tuple(b) for b in data.get("histogram", ())),
+                "top": tuple(tuple(t) for t in data.get("top", ())),
+                "issues": tuple(data.get("issues", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class Profile:
 
     rows: int
     columns: tuple[ColumnProfile, ...]
+    duplicate_rows: int | None = None
 
     def column(self, name: str) -> ColumnProfile:
         """The profile of column ``name``."""
@@ -69,12 +82,18 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a schema version."""
-        return {"schema_version": SCHEMA_VERSION, "rows": self.rows, "columns": [c.to_dict() for c in self.columns]}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "rows": self.rows,
+            "duplicate_rows": self.duplicate_rows,
+            "columns": [c.to_dict() for c in self.columns],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         """The inverse of ``to_dict``."""
-        return cls(rows=data["rows"], columns=tuple(ColumnProfile.from_dict(c) for c in data["columns"]))
+        columns = tuple(ColumnProfile.from_dict(c) for c in data["columns"])
+        return cls(rows=data["rows"], columns=columns, duplicate_rows=data.get("duplicate_rows"))
 
 
 def storage_kind(dtype: dt.DataType) -> str:
@@ -124,7 +143,7 @@ def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: s
     semantic = infer_semantic_type(name, kind, present, distinct, words)
     if kind == "other":
         semantic = SemanticType.IDENTIFIER if distinct > 1 else SemanticType.CONSTANT
-    return ColumnProfile(
+    profile = ColumnProfile(
         name=name,
         storage=kind,
         semantic_type=semantic,
@@ -137,6 +156,7 @@ def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: s
         std=_finite(row.get(f"{key}_std")),
         mean_words=words,
     )
+    return dataclasses.replace(profile, issues=column_issues(profile))
 
 
 def _finite(value: Any) -> float | None:

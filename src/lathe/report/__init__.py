@@ -1,5 +1,6 @@
-"""Report: what a training run did, as one self-contained HTML page."""
+"""Report: what a training run did, and what a table holds, as self-contained HTML pages."""
 
 from lathe.report._html import render_report
+from lathe.report._profile_page import render_profile
 
-__all__ = ["render_report"]
+__all__ = ["render_profile", "render_report"]

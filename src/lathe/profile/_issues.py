@@ -1,0 +1,32 @@
+"""Data quality issues a person should look at, from a column's aggregates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lathe.profile._semantic import SemanticType
+
+if TYPE_CHECKING:
+    from lathe.profile._profile import ColumnProfile
+
+MOSTLY_MISSING = 0.5
+HIGH_CARDINALITY = 100
+ALMOST_CONSTANT = 0.98
+
+
+def column_issues(column: ColumnProfile) -> tuple[str, ...]:
+    """Plain-words issues of one column; ``top`` (when computed) adds the almost-constant check."""
+    found = []
+    if column.present == 0:
+        found.append("all missing")
+    elif column.distinct == 1:
+        found.append("constant")
+    elif column.missing_share > MOSTLY_MISSING:
+        found.append(f"mostly missing ({100 * column.missing_share:.0f}%)")
+    if column.semantic_type is SemanticType.IDENTIFIER:
+        found.append("identifier-like: unique per row")
+    if column.semantic_type is SemanticType.CATEGORICAL and column.distinct > HIGH_CARDINALITY:
+        found.append(f"high cardinality ({column.distinct:,} levels)")
+    if column.top and column.distinct > 1 and column.top[0][1] >= ALMOST_CONSTANT * column.present:
+        found.append(f"almost constant ({100 * column.top[0][1] / column.present:.1f}% one value)")
+    return tuple(found)
