@@ -1,4 +1,4 @@
-"""The workflows that wire the stages: train, predict, load.
+"""The workflows that wire the stages: profile, train, predict, explain, load.
 
 Each stage is a function from one plain value to the next; this module is the only
 place that knows their order.
