@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import sync_playwright
@@ -66,3 +67,22 @@ def test_profile_command_writes_a_page_that_renders(tmp_path: Path, csv_file: Pa
         browser.close()
     assert len(sizes) == 4  # amount's histogram; plan, active and target's top values
     assert all(size > 0 for size in sizes)
+
+
+def test_checks_that_read_the_content() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    x[0] = 50.0
+    frame = pd.DataFrame({
+        "zip": [f"{1000 + i % 50}" for i in range(200)],
+        "mixed": [str(i) if i % 3 else f"v{i}" for i in range(200)],
+        "day": [f"2024-01-{1 + i % 28:02d}" for i in range(200)],
+        "x": x,
+        "x_again": x,
+    })  # fmt: skip
+    issues = {c.name: c.issues for c in profile_in_detail(read_frame(frame)).columns}
+    assert issues["zip"] == ("numbers stored as text",)
+    assert issues["mixed"] == ("identifier-like: unique per row", "mixed types: 66% of the values are numbers")
+    assert issues["day"] == ("dates stored as text",)
+    assert issues["x"] == ("1 outlier (beyond 4 standard deviations)",)
+    assert issues["x_again"] == ("1 outlier (beyond 4 standard deviations)", "duplicate of column x")

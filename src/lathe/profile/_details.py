@@ -1,36 +1,81 @@
-"""A detailed profile for people: histograms, top values and duplicate rows, all by aggregates."""
+"""A detailed profile for people: histograms, top values and quality checks, all by aggregates."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import ibis
 
 from lathe.backends import fetch
-from lathe.profile._issues import column_issues
+from lathe.profile._issues import column_issues, content_issues
 from lathe.profile._profile import ColumnProfile, Profile, profile_table
 from lathe.profile._semantic import SemanticType
 
 BINS = 20
 TOP_VALUES = 10
+OUTLIER_STDS = 4.0
 _WITH_TOP = (SemanticType.CATEGORICAL, SemanticType.BOOLEAN)
+_NUMBER_TEXT = r"^\s*[-+]?[0-9]+([.,][0-9]+)?\s*$"
+_DATE_TEXT = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 def profile_in_detail(table: ibis.Table) -> Profile:
-    """``profile_table`` plus a histogram of each numeric column, the most frequent values of each
-    categorical or boolean column, and the count of duplicate rows; one query each, in the engine."""
+    """``profile_table`` plus, per column, a histogram (numbers) or the most frequent values
+    (categories), the quality checks that need the content (numbers or dates stored as text,
+    mixed types, outliers, duplicate columns), and the count of duplicate rows. Each figure is an
+    aggregate query run by the engine that holds the table."""
     profile = profile_table(table)
-    columns = tuple(_detailed(table, column) for column in profile.columns)
+    counts = _content_counts(table, profile)
+    twins = _duplicate_columns(table, profile)
+    columns = tuple(_detailed(table, c, counts, twins.get(c.name)) for c in profile.columns)
     distinct_rows = int(fetch(table.distinct().aggregate(n=lambda t: t.count())).to_pylist()[0]["n"])
     return dataclasses.replace(profile, columns=columns, duplicate_rows=profile.rows - distinct_rows)
 
 
-def _detailed(table: ibis.Table, column: ColumnProfile) -> ColumnProfile:
+def _detailed(table: ibis.Table, column: ColumnProfile, counts: dict[str, Any], twin: str | None) -> ColumnProfile:
     if column.semantic_type is SemanticType.NUMERIC and column.minimum != column.maximum:
         column = dataclasses.replace(column, histogram=_histogram(table, column))
     elif column.semantic_type in _WITH_TOP:
         column = dataclasses.replace(column, top=_top(table, column.name))
-    return dataclasses.replace(column, issues=column_issues(column))
+    found = content_issues(column, counts.get(f"{column.name}:numbers"), counts.get(f"{column.name}:dates"),
+                           counts.get(f"{column.name}:outliers"), twin)  # fmt: skip
+    return dataclasses.replace(column, issues=column_issues(column) + found)
+
+
+def _content_counts(table: ibis.Table, profile: Profile) -> dict[str, Any]:
+    """One query: per text column, values that read as numbers or dates; per number, outliers."""
+    checks: dict[str, ibis.Value] = {}
+    for i, column in enumerate(profile.columns):
+        value = table[column.name]
+        if column.storage == "string" and column.present:
+            checks[f"n{i}"] = ibis.ifelse(value.re_search(_NUMBER_TEXT), 1, 0).sum()
+            checks[f"d{i}"] = ibis.ifelse(value.re_search(_DATE_TEXT), 1, 0).sum()
+        elif column.semantic_type is SemanticType.NUMERIC and column.std:
+            far = (value.cast("float64") - float(column.mean or 0.0)).abs() > OUTLIER_STDS * column.std
+            checks[f"o{i}"] = ibis.ifelse(far, 1, 0).sum()
+    if not checks:
+        return {}
+    row = fetch(table.aggregate(**checks)).to_pylist()[0]
+    names = {"n": "numbers", "d": "dates", "o": "outliers"}
+    return {f"{profile.columns[int(k[1:])].name}:{names[k[0]]}": int(v or 0) for k, v in row.items()}
+
+
+def _duplicate_columns(table: ibis.Table, profile: Profile) -> dict[str, str]:
+    """Columns equal to an earlier one in every row, among those whose aggregates already agree."""
+    twins: dict[str, str] = {}
+    seen: dict[tuple[Any, ...], str] = {}
+    for column in profile.columns:
+        key = (column.storage, column.present, column.distinct, column.minimum, column.maximum, column.mean)
+        if column.distinct > 1 and key in seen and _same(table, seen[key], column.name):
+            twins[column.name] = seen[key]
+        seen.setdefault(key, column.name)
+    return twins
+
+
+def _same(table: ibis.Table, first: str, second: str) -> bool:
+    differ = ibis.ifelse(table[first].identical_to(table[second]), 0, 1).sum()
+    return int(fetch(table.aggregate(n=differ)).to_pylist()[0]["n"] or 0) == 0
 
 
 def _histogram(table: ibis.Table, column: ColumnProfile) -> tuple[tuple[float, float, int], ...]:

@@ -30,3 +30,28 @@ def column_issues(column: ColumnProfile) -> tuple[str, ...]:
     if column.top and column.distinct > 1 and column.top[0][1] >= ALMOST_CONSTANT * column.present:
         found.append(f"almost constant ({100 * column.top[0][1] / column.present:.1f}% one value)")
     return tuple(found)
+
+
+TEXT_SHARE = 0.95
+MIXED_SHARE = 0.05
+
+
+def content_issues(
+    column: ColumnProfile, numbers: int | None, dates: int | None, outliers: int | None, twin: str | None
+) -> tuple[str, ...]:
+    """Issues found by reading the content: counts of text values that read as numbers or dates,
+    of numbers far from the mean, and the earlier column this one duplicates."""
+    found = []
+    if numbers is not None and column.present:
+        share = numbers / column.present
+        if share >= TEXT_SHARE:
+            found.append("numbers stored as text")
+        elif share > MIXED_SHARE:
+            found.append(f"mixed types: {100 * share:.0f}% of the values are numbers")
+    if dates is not None and column.present and dates / column.present >= TEXT_SHARE:
+        found.append("dates stored as text")
+    if outliers:
+        found.append(f"{outliers:,} outlier{'s' if outliers > 1 else ''} (beyond 4 standard deviations)")
+    if twin is not None:
+        found.append(f"duplicate of column {twin}")
+    return tuple(found)
