@@ -81,6 +81,7 @@ def _train_parser(commands: Any) -> None:
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
     train.add_argument("--metric", help="metric to optimise (default per task)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--keep-pii", action="store_true", help="use columns flagged as personal data as features")
     train.add_argument("--out", required=True, help="bundle folder to write")
     train.set_defaults(run=_train)
 
@@ -88,7 +89,8 @@ def _train_parser(commands: Any) -> None:
 def _train(args: argparse.Namespace) -> None:
     bundle = workflows.train(
         args.source, args.target, table=args.table, query=args.query, budget=args.budget,
-        trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, out=args.out,
+        trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
+        out=args.out,
     )  # fmt: skip
     del bundle
 

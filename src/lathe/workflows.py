@@ -71,6 +71,7 @@ def train(
     task: str | None = None,
     metric: str | None = None,
     seed: int = 0,
+    keep_pii: bool = False,
     out: str | Path | None = None,
     verbose: bool = True,
 ) -> Bundle:
@@ -78,7 +79,8 @@ def train(
 
     ``source`` is a file or glob, a DataFrame, or a database URI with ``table`` or ``query``.
     ``budget`` is the search's wall-clock limit in seconds; ``trials`` caps the number of
-    candidates (for reproducible runs). Returns the bundle (saved when ``out`` is given).
+    candidates (for reproducible runs). Columns flagged as personal data are left out of the
+    features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     started = time.monotonic()
@@ -100,7 +102,7 @@ def train(
         f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
     )
     split = _split(frame, target, the_task, seed)
-    plan = plan_features(profile, split.train, exclude=(target,))
+    plan = plan_features(profile, split.train, exclude=(target,), keep_personal=keep_pii)
     if plan.left_out:
         _display.status(f"left out of the features: {_left_out(plan)}")
     X = plan.transform(split.train)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from lathe.features._inputs import InputColumn, coerce_frame
 from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
-from lathe.profile import Profile, SemanticType
+from lathe.profile import ColumnProfile, Profile, SemanticType
 
 SCHEMA_VERSION = 1
 
@@ -78,22 +78,30 @@ class FeaturePlan:
         )
 
 
-def plan_features(profile: Profile, frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> FeaturePlan:
+def plan_features(
+    profile: Profile, frame: pd.DataFrame, exclude: tuple[str, ...] = (), keep_personal: bool = False
+) -> FeaturePlan:
     """Choose a transform per usable column of ``profile`` and fit it on ``frame``.
 
-    ``exclude`` names columns that are not features (the target); identifiers and
-    constants are left out with the reason recorded.
+    ``exclude`` names columns that are not features (the target). Identifiers, constants
+    and, unless ``keep_personal``, columns flagged as personal data are left out with the
+    reason recorded.
     """
-    used = [c for c in profile.columns if c.name not in exclude and c.semantic_type in _FOR_TYPE]
+    reasons = {c.name: _left_out_because(c, keep_personal) for c in profile.columns if c.name not in exclude}
+    used = [c for c in profile.columns if c.name in reasons and reasons[c.name] is None]
     inputs = tuple(InputColumn(c.name, _input_kind(c.storage, c.semantic_type)) for c in used)
     coerced = coerce_frame(frame, inputs)
     steps = tuple(_FOR_TYPE[c.semantic_type].fit(c.name, coerced[c.name]) for c in used)
-    left_out = tuple(
-        (c.name, _LEFT_OUT[c.semantic_type])
-        for c in profile.columns
-        if c.name not in exclude and c.semantic_type in _LEFT_OUT
-    )
+    left_out = tuple((name, reason) for name, reason in reasons.items() if reason is not None)
     return FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
+
+
+def _left_out_because(column: ColumnProfile, keep_personal: bool) -> str | None:
+    if column.semantic_type in _LEFT_OUT:
+        return _LEFT_OUT[column.semantic_type]
+    if column.personal is not None and not keep_personal:
+        return f"personal data ({column.personal.kind}): kept out of the features unless you opt in (--keep-pii)"
+    return None
 
 
 def _input_kind(storage: str, semantic: SemanticType) -> str:

@@ -36,7 +36,7 @@ def profile_in_detail(table: ibis.Table) -> Profile:
 def _detailed(table: ibis.Table, column: ColumnProfile, counts: dict[str, Any], twin: str | None) -> ColumnProfile:
     if column.semantic_type is SemanticType.NUMERIC and column.minimum != column.maximum:
         column = dataclasses.replace(column, histogram=_histogram(table, column))
-    elif column.semantic_type in _WITH_TOP:
+    elif column.semantic_type in _WITH_TOP and column.personal is None:  # never list personal values
         column = dataclasses.replace(column, top=_top(table, column.name))
     found = content_issues(column, counts.get(f"{column.name}:numbers"), counts.get(f"{column.name}:dates"),
                            counts.get(f"{column.name}:outliers"), twin)  # fmt: skip

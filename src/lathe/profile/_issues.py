@@ -27,6 +27,9 @@ def column_issues(column: ColumnProfile) -> tuple[str, ...]:
         found.append("identifier-like: unique per row")
     if column.semantic_type is SemanticType.CATEGORICAL and column.distinct > HIGH_CARDINALITY:
         found.append(f"high cardinality ({column.distinct:,} levels)")
+    if column.personal is not None:
+        p = column.personal
+        found.append(f"personal data: {p.kind} (confidence {p.confidence:.2f}, {p.count:,} sampled values)")
     if column.top and column.distinct > 1 and column.top[0][1] >= ALMOST_CONSTANT * column.present:
         found.append(f"almost constant ({100 * column.top[0][1] / column.present:.1f}% one value)")
     return tuple(found)

@@ -13,9 +13,11 @@ import ibis.expr.datatypes as dt
 from lathe.backends import fetch
 from lathe.errors import ColumnNotFoundError
 from lathe.profile._issues import column_issues
+from lathe.profile._pii import PersonalData, detect_personal_data
 from lathe.profile._semantic import SemanticType, infer_semantic_type
 
 SCHEMA_VERSION = 1
+PII_SAMPLE = 500
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class ColumnProfile:
     histogram: tuple[tuple[float, float, int], ...] = ()
     top: tuple[tuple[str, int], ...] = ()
     issues: tuple[str, ...] = ()
+    personal: PersonalData | None = None
 
     @property
     def missing_share(self) -> float:
@@ -56,6 +59,7 @@ class ColumnProfile:
                 "histogram": tuple(tuple(b) for b in data.get("histogram", ())),
                 "top": tuple(tuple(t) for t in data.get("top", ())),
                 "issues": tuple(data.get("issues", ())),
+                "personal": PersonalData(**data["personal"]) if data.get("personal") else None,
             }
         )
 
@@ -120,7 +124,20 @@ def profile_table(table: ibis.Table) -> Profile:
     row = fetch(table.aggregate(**metrics)).to_pylist()[0]
     rows = int(row["__rows"])
     columns = tuple(_column_profile(name, kind, rows, row, f"c{i}") for i, (name, kind) in enumerate(kinds.items()))
-    return Profile(rows=rows, columns=columns)
+    return Profile(rows=rows, columns=tuple(_personal(table, column) for column in columns))
+
+
+def _personal(table: ibis.Table, column: ColumnProfile) -> ColumnProfile:
+    """Flag personal data from a sample of the column's values, read here and not kept."""
+    if column.storage != "string" or column.present == 0:
+        return column
+    value = table[column.name]
+    sample = fetch(table.filter(value.notnull()).select(value).limit(PII_SAMPLE)).column(0).to_pylist()
+    found = detect_personal_data(column.name, [str(v) for v in sample])
+    if found is None:
+        return column
+    flagged = dataclasses.replace(column, personal=found)
+    return dataclasses.replace(flagged, issues=column_issues(flagged))
 
 
 def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:

@@ -1,0 +1,91 @@
+"""Personal data: flagged with a kind, a confidence and a count; kept out of features and artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lathe
+from lathe.backends import read_frame
+from lathe.cli import main
+from lathe.profile import profile_in_detail, profile_table
+from lathe.profile._pii import detect_personal_data
+from lathe.testing import mixed_table
+
+PLANTED = {
+    "email": [f"person{i}@example.org" for i in range(8)],
+    "phone": [f"+31 6 1234 56{i:02d}" for i in range(8)],
+    "card": ["4111 1111 1111 1111", "5500 0000 0000 0004", "3400 0000 0000 009", "6011 0000 0000 0004"] * 2,
+    "iban": ["NL91 ABNA 0417 1643 00", "DE89 3704 0044 0532 0130 00"] * 4,
+    "ssn": [f"123-45-67{i:02d}" for i in range(8)],
+    "ip": [f"10.0.0.{i}" for i in range(8)],
+    "full_name": ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"] * 2,
+    "street": [f"{i} Baker Street" for i in range(8)],
+}
+KINDS = {
+    "email": "email", "phone": "phone", "card": "card number", "iban": "IBAN", "ssn": "national id",
+    "ip": "IP address", "full_name": "person", "street": "address",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("column", sorted(PLANTED))
+def test_each_kind_is_detected(column: str) -> None:
+    found = detect_personal_data(column, PLANTED[column])
+    assert found is not None
+    assert found.kind == KINDS[column]
+    assert found.count == len(PLANTED[column])
+    assert found.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["New York", "Los Angeles"], ["12345678", "23456789"], ["2024-01-02", "2024-03-04"], ["basic", "pro"]],
+)
+def test_ordinary_values_are_not_flagged(values: list[str]) -> None:
+    assert detect_personal_data("city", values) is None
+
+
+def test_a_card_number_must_pass_luhn() -> None:
+    assert detect_personal_data("card", ["4111 1111 1111 1112"] * 4) is None
+
+
+def _with_personal_data(rows: int = 400) -> pd.DataFrame:
+    table = mixed_table(rows)
+    rng = np.random.default_rng(3)
+    for column, values in PLANTED.items():
+        table[column] = rng.choice(values, rows)
+    return table
+
+
+def test_flagged_columns_are_left_out_and_say_why() -> None:
+    table = _with_personal_data()
+    profile = profile_table(read_frame(table))
+    assert {c.name: c.personal.kind for c in profile.columns if c.personal} == KINDS
+    bundle = lathe.train(table, target="target", trials=1, budget=None, verbose=False)
+    reasons = {d["column"]: d["reason"] for d in bundle.manifest["left_out"]}
+    assert all(reasons[name].startswith("personal data") for name in PLANTED)
+    assert not {c["name"] for c in bundle.manifest["inputs"]} & set(PLANTED)
+
+
+def test_opting_in_uses_them() -> None:
+    bundle = lathe.train(_with_personal_data(), target="target", trials=1, budget=None, verbose=False, keep_pii=True)
+    assert "email" in {c["name"] for c in bundle.manifest["inputs"]}
+
+
+def test_no_planted_value_reaches_any_artifact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data.parquet"
+    _with_personal_data().to_parquet(data)
+    assert main(["train", str(data), "--target", "target", "--trials", "2", "--out", str(tmp_path / "m")]) == 0
+    assert main(["profile", str(data), "--out", str(tmp_path / "profile.html")]) == 0
+    assert profile_in_detail(read_frame(pd.read_parquet(data))).column("email").top == ()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != data]
+    captured = capsys.readouterr()
+    texts = {p.name: p.read_text(errors="replace") for p in written} | {"output": captured.out + captured.err}
+    assert "personal data" in captured.err
+    for values in PLANTED.values():
+        for value in set(values):
+            leaks = [name for name, text in texts.items() if value in text]
+            assert leaks == [], f"{value!r} found in {leaks}"
