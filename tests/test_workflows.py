@@ -173,3 +173,23 @@ def test_fingerprint_follows_the_content(table: pd.DataFrame) -> None:
     assert fingerprint(table) == fingerprint(table.copy())
     assert fingerprint(table) != fingerprint(changed)
     assert fingerprint(table) != fingerprint(table.rename(columns={"amount": "sum"}))
+
+
+def test_duplicate_rows_are_dropped_before_training(table: pd.DataFrame) -> None:
+    doubled = pd.concat([table, table.head(30)], ignore_index=True)
+    bundle = lathe.train(doubled, target="target", trials=1, budget=None, verbose=False)
+    data = bundle.manifest["data"]
+    assert data["duplicate_rows_dropped"] == 30
+    assert data["train_rows"] + data["holdout_rows"] == len(table)
+    assert "30 duplicate rows were dropped before training" in bundle.report_html
+
+
+def test_missing_tokens_and_white_space_are_cleaned_alike_at_scoring(table: pd.DataFrame) -> None:
+    bundle = lathe.train(table, target="target", trials=1, budget=None, verbose=False)
+    messy = table.head(4).astype({"amount": object}).copy()
+    messy["amount"] = ["N/A", " 12.5 ", "?", "null"]
+    messy["plan"] = [" basic", "pro ", "NA", "plus"]
+    clean = table.head(4).copy()
+    clean["amount"] = [np.nan, 12.5, np.nan, np.nan]
+    clean["plan"] = ["basic", "pro", None, "plus"]
+    pd.testing.assert_frame_equal(bundle.predict(messy), bundle.predict(clean))

@@ -58,6 +58,7 @@ class _Split:
     y_holdout: np.ndarray
     classes: list[Any]
     unlabelled: int
+    duplicates: int
 
 
 def train(
@@ -225,15 +226,16 @@ def _left_out(plan: FeaturePlan) -> str:
 
 
 def _split(frame: pd.DataFrame, target: str, task: Task, seed: int) -> _Split:
-    known = frame[frame[target].notna()].reset_index(drop=True)
+    labelled = frame[frame[target].notna()]
+    known = labelled.drop_duplicates().reset_index(drop=True)
     if len(known) < MIN_ROWS:
         raise TargetError(f"only {len(known)} rows have a value for {target!r}; at least {MIN_ROWS} are needed")
-    unlabelled = len(frame) - len(known)
+    dropped = (len(frame) - len(labelled), len(labelled) - len(known))
     if task is Task.REGRESSION:
         y = known[target].to_numpy(dtype="float64")
-        return _holdout(known, y, [], None, seed, unlabelled)
+        return _holdout(known, y, [], None, seed, dropped)
     classes, codes = _encode(known[target])
-    return _holdout(known, codes, classes, codes, seed, unlabelled)
+    return _holdout(known, codes, classes, codes, seed, dropped)
 
 
 def _encode(labels: pd.Series) -> tuple[list[Any], np.ndarray]:
@@ -249,12 +251,13 @@ def _encode(labels: pd.Series) -> tuple[list[Any], np.ndarray]:
 
 
 def _holdout(
-    frame: pd.DataFrame, y: np.ndarray, classes: list[Any], strata: np.ndarray | None, seed: int, unlabelled: int
-) -> _Split:
+    frame: pd.DataFrame, y: np.ndarray, classes: list[Any], strata: np.ndarray | None, seed: int,
+    dropped: tuple[int, int],
+) -> _Split:  # fmt: skip
     index = np.arange(len(frame))
     train, hold = train_test_split(index, test_size=HOLDOUT_SHARE, random_state=seed, stratify=strata)
     train, hold = np.sort(train), np.sort(hold)
-    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, unlabelled)
+    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, *dropped)
 
 
 def _refit(board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec) -> Model:
@@ -291,6 +294,7 @@ def _assemble(
             "train_rows": len(split.train),
             "holdout_rows": len(split.holdout),
             "unlabelled_rows": split.unlabelled,
+            "duplicate_rows_dropped": split.duplicates,
         },
         "profile": profile.to_dict(),
         "explanations": _global_explanations(plan, model, split, spec, target),
@@ -360,6 +364,8 @@ def _notes(manifest: dict[str, Any]) -> list[str]:
     data, notes = manifest["data"], []
     if data["unlabelled_rows"]:
         notes.append(f"{data['unlabelled_rows']:,} rows have no value for the target and were left out.")
+    if data["duplicate_rows_dropped"]:
+        notes.append(f"{data['duplicate_rows_dropped']:,} duplicate rows were dropped before training.")
     if data["train_rows"] > SEARCH_ROWS:
         notes.append(
             f"The search compared candidates on a sample of {SEARCH_ROWS:,} of the {data['train_rows']:,} "

@@ -23,7 +23,11 @@ from lathe.errors import EmptySourceError, SourceNotFoundError, SourceReadError
 
 # Types DuckDB may give a CSV column. BOOLEAN is left out so that labels such as yes/no
 # come back as written, not as true/false.
-_CSV = "header = true, strict_mode = true, auto_type_candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR']"
+# Written-out missing values (as in lathe.features.MISSING_TOKENS) are read as NULL.
+_CSV = (
+    "header = true, strict_mode = true, auto_type_candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR'], "
+    "nullstr = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', 'none', '?', '-']"
+)
 _READERS: dict[str, str] = {
     ".csv": f"read_csv({{path}}, delim = ',', {_CSV})",
     ".tsv": f"read_csv({{path}}, delim = '\t', {_CSV})",

@@ -1,10 +1,11 @@
 """Features: the fitted, portable plan from raw columns to model inputs."""
 
-from lathe.features._inputs import InputColumn, coerce_frame
+from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame
 from lathe.features._plan import FeaturePlan, plan_features
 from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
 
 __all__ = [
+    "MISSING_TOKENS",
     "DateParts",
     "FeaturePlan",
     "Impute",

@@ -10,6 +10,8 @@ import pandas as pd
 
 from lathe.errors import SchemaMismatchError
 
+# Written-out ways of saying "no value", read as missing in every column (compared trimmed, any case).
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?", "-")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -34,8 +36,10 @@ class InputColumn:
 def coerce_frame(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> pd.DataFrame:
     """The columns of ``inputs`` from ``frame``, each coerced to its kind.
 
-    Extra columns are ignored; missing values stay missing; a missing column, an empty
-    frame or values that cannot be read as the column's kind raise ``SchemaMismatchError``.
+    Text is trimmed and the ``MISSING_TOKENS`` ("NA", "null", "?", ...) read as missing first,
+    at training and at scoring alike. Extra columns are ignored; missing values stay missing;
+    a missing column, an empty frame or values that cannot be read as the column's kind raise
+    ``SchemaMismatchError``.
     """
     if len(frame) == 0:
         raise SchemaMismatchError("there are no rows to score: the table is empty")
@@ -45,7 +49,16 @@ def coerce_frame(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> pd.Dat
             f"the rows lack {len(absent)} input column(s) the model needs: {', '.join(absent)}. "
             f"Columns given: {', '.join(map(str, frame.columns[:40]))}"
         )
-    return pd.DataFrame({c.name: _coerce(frame[c.name], c) for c in inputs}, index=frame.index)
+    return pd.DataFrame({c.name: _coerce(_cleaned(frame[c.name]), c) for c in inputs}, index=frame.index)
+
+
+def _cleaned(values: pd.Series) -> pd.Series:
+    """Text trimmed of surrounding white space, and missing tokens made missing."""
+    if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+        return values
+    text = values.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore")
+    token = text.map(lambda v: isinstance(v, str) and v.casefold() in MISSING_TOKENS, na_action="ignore")
+    return text.where(~token.fillna(False).astype(bool), None)
 
 
 def _coerce(values: pd.Series, column: InputColumn) -> pd.Series:
