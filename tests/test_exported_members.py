@@ -16,6 +16,7 @@ PACKAGES = [
     "lathe.profile",
     "lathe.report",
     "lathe.search",
+    "lathe.sklearn",
     "lathe.testing",
 ]
 
