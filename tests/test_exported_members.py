@@ -17,6 +17,7 @@ PACKAGES = [
     "lathe.profile",
     "lathe.report",
     "lathe.search",
+    "lathe.sklearn",
     "lathe.testing",
 ]
 

@@ -193,3 +193,23 @@ def test_missing_tokens_and_white_space_are_cleaned_alike_at_scoring(table: pd.D
     clean["amount"] = [np.nan, 12.5, np.nan, np.nan]
     clean["plan"] = ["basic", "pro", None, "plus"]
     pd.testing.assert_frame_equal(bundle.predict(messy), bundle.predict(clean))
+
+
+def test_weight_column_is_honoured_and_not_a_feature(table: pd.DataFrame) -> None:
+    basic = table["plan"] == "basic"
+    silenced = table.assign(w=np.where(basic & (table["target"] == "yes"), 0.0, 1.0))
+    bundle = lathe.train(silenced, target="target", weight="w", trials=1, budget=None, verbose=False, holdout=0)
+    plain = lathe.train(table, target="target", trials=1, budget=None, verbose=False, holdout=0)
+    assert "w" not in {c["name"] for c in bundle.manifest["inputs"]}
+    assert bundle.manifest["data"]["weight"] == "w"
+    assert bundle.manifest["data"]["train_rows"] == len(table)
+    assert bundle.manifest["metrics"]["holdout"] == {}
+    rows = table[basic]
+    assert bundle.predict(rows)["probability_yes"].mean() < plain.predict(rows)["probability_yes"].mean() - 0.05
+
+
+def test_weights_must_be_non_negative(table: pd.DataFrame) -> None:
+    with pytest.raises(InvalidParameterError, match="non-negative"):
+        lathe.train(table.assign(w=-1.0), target="target", weight="w", trials=1, verbose=False)
+    with pytest.raises(InvalidParameterError, match="holdout must be"):
+        lathe.train(table, target="target", trials=1, verbose=False, holdout=1.0)

@@ -7,7 +7,8 @@
 
 from lathe.bundle import Bundle
 from lathe.errors import LatheError
+from lathe.sklearn import LatheClassifier, LatheRegressor
 from lathe.workflows import load_bundle as load
 from lathe.workflows import predict, train
 
-__all__ = ["Bundle", "LatheError", "load", "predict", "train"]
+__all__ = ["Bundle", "LatheClassifier", "LatheError", "LatheRegressor", "load", "predict", "train"]

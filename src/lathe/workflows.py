@@ -43,6 +43,8 @@ from lathe.search import (
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MIN_CLASS_ROWS = 3
+MIN_FIT_ROWS = 2  # without a holdout: enough for two cross-validation folds
+MIN_FIT_CLASS_ROWS = 2
 REPORT_ROWS = 5000
 EXPLAIN_ROWS = 2000
 DEPENDENCE_ROWS = 500
@@ -59,6 +61,7 @@ class _Split:
     classes: list[Any]
     unlabelled: int
     duplicates: int
+    w_train: np.ndarray | None = None
 
 
 def train(
@@ -75,15 +78,22 @@ def train(
     keep_pii: bool = False,
     out: str | Path | None = None,
     verbose: bool = True,
+    weight: str | None = None,
+    holdout: float = HOLDOUT_SHARE,
+    drop_duplicates: bool = True,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
     ``source`` is a file or glob, a DataFrame, or a database URI with ``table`` or ``query``.
     ``budget`` is the search's wall-clock limit in seconds; ``trials`` caps the number of
-    candidates (for reproducible runs). Columns flagged as personal data are left out of the
-    features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
+    candidates (for reproducible runs). ``weight`` names a column of non-negative row weights
+    that every fit honours (it is not a feature). ``holdout`` is the share of rows kept back
+    for the report's metrics; 0 fits on every row. Duplicate rows are dropped unless
+    ``drop_duplicates`` is false. Columns flagged as personal data are left
+    out of the features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
+    _check_holdout(holdout)
     started = time.monotonic()
     _display.console.quiet = not verbose
     _display.status("reading the source")
@@ -91,8 +101,9 @@ def train(
     try:
         _display.status(f"profiling {uri}")
         profile = profile_table(rows)
-        if target not in profile.names:
-            raise ColumnNotFoundError.for_name(target, profile.names, what="target")
+        for role, name in (("target", target), ("weight", weight)):
+            if name is not None and name not in profile.names:
+                raise ColumnNotFoundError.for_name(name, profile.names, what=role)
         the_task = infer_task(profile.column(target), task)
         the_metric = metric_for(the_task, metric)
     except BaseException:
@@ -102,26 +113,27 @@ def train(
     _display.status(
         f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
     )
-    split = _split(frame, target, the_task, seed)
-    plan = plan_features(profile, split.train, exclude=(target,), keep_personal=keep_pii)
+    split = _split(frame, target, the_task, seed, (holdout, drop_duplicates), weight)
+    roles = (target,) if weight is None else (target, weight)
+    plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii)
     if plan.left_out:
         _display.status(f"left out of the features: {_left_out(plan)}")
     X = plan.transform(split.train)
     if X.shape[1] == 0:
         raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
     spec = SearchSpec(
-        the_task, len(split.classes), the_metric, budget, trials, seed, folds=5 if len(X) <= 20_000 else 3
+        the_task, len(split.classes), the_metric, budget, trials, seed, folds=min(len(X), 5 if len(X) <= 20_000 else 3)
     )
     search_started = time.monotonic()
     with _display.SearchDisplay(budget, enabled=verbose) as display:
-        board = run_search(X, split.y_train, spec, display)
-    model = _refit(board, X, split.y_train, spec)
+        board = run_search(X, split.y_train, spec, display, weight=split.w_train)
+    model = _refit(board, X, split, spec)
     timings = {
         "first_model_seconds": search_started - started + board.candidates[0].elapsed_seconds,
         "search_seconds": board.candidates[-1].elapsed_seconds,
         "train_seconds": time.monotonic() - started,
     }
-    bundle = _assemble(uri, fingerprint(frame), profile, plan, model, board, split, spec, target, timings)
+    bundle = _assemble(uri, fingerprint(frame), profile, plan, model, board, split, spec, (target, weight), timings)
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -221,60 +233,94 @@ def _check_limits(budget: float | None, trials: int | None) -> None:
         raise InvalidParameterError(f"trials must be at least 1, got {trials}")
 
 
+def _check_holdout(holdout: float) -> None:
+    if not 0 <= holdout < 1:
+        raise InvalidParameterError(
+            f"holdout must be a share of the rows from 0 up to (not including) 1, got {holdout}"
+        )
+
+
 def _left_out(plan: FeaturePlan) -> str:
     return "; ".join(f"{column} ({reason.split(':')[0]})" for column, reason in plan.left_out) or "no other columns"
 
 
-def _split(frame: pd.DataFrame, target: str, task: Task, seed: int) -> _Split:
+def _split(
+    frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], weight: str | None
+) -> _Split:
+    holdout, deduplicate = rules
     labelled = frame[frame[target].notna()]
-    known = labelled.drop_duplicates().reset_index(drop=True)
-    if len(known) < MIN_ROWS:
-        raise TargetError(f"only {len(known)} rows have a value for {target!r}; at least {MIN_ROWS} are needed")
+    known = (labelled.drop_duplicates() if deduplicate else labelled).reset_index(drop=True)
+    minimum = MIN_ROWS if holdout else MIN_FIT_ROWS
+    if len(known) < minimum:
+        raise TargetError(f"only {len(known)} rows have a value for {target!r}; at least {minimum} are needed")
     dropped = (len(frame) - len(labelled), len(labelled) - len(known))
+    weights = None if weight is None else _weights(known[weight])
     if task is Task.REGRESSION:
         y = known[target].to_numpy(dtype="float64")
-        return _holdout(known, y, [], None, seed, dropped)
-    classes, codes = _encode(known[target])
-    return _holdout(known, codes, classes, codes, seed, dropped)
+        return _holdout(known, (y, weights), [], None, seed, dropped, holdout)
+    classes, codes = _encode(known[target], MIN_CLASS_ROWS if holdout else MIN_FIT_CLASS_ROWS)
+    return _holdout(known, (codes, weights), classes, codes, seed, dropped, holdout)
 
 
-def _encode(labels: pd.Series) -> tuple[list[Any], np.ndarray]:
+def _weights(column: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise InvalidParameterError(
+            f"weight column {column.name!r} must hold a non-negative number in every labelled row; fix or drop the rows"
+        )
+    if not values.sum() > 0:
+        raise InvalidParameterError(f"weight column {column.name!r} is zero in every row; give some rows weight")
+    return values
+
+
+def _encode(labels: pd.Series, minimum: int) -> tuple[list[Any], np.ndarray]:
     values, codes = np.unique(labels.to_numpy(dtype=object), return_inverse=True)
     counts = np.bincount(codes)
-    rare = [str(values[i]) for i in np.flatnonzero(counts < MIN_CLASS_ROWS)]
+    rare = [str(values[i]) for i in np.flatnonzero(counts < minimum)]
     if rare:
         raise TargetError(
-            f"class(es) {', '.join(rare[:10])} of the target have fewer than {MIN_CLASS_ROWS} rows; "
+            f"class(es) {', '.join(rare[:10])} of the target have fewer than {minimum} rows; "
             "remove those rows or merge the classes"
         )
     return [v.item() if hasattr(v, "item") else v for v in values], codes
 
 
 def _holdout(
-    frame: pd.DataFrame, y: np.ndarray, classes: list[Any], strata: np.ndarray | None, seed: int,
-    dropped: tuple[int, int],
+    frame: pd.DataFrame, labels: tuple[np.ndarray, np.ndarray | None], classes: list[Any],
+    strata: np.ndarray | None, seed: int, dropped: tuple[int, int], share: float,
 ) -> _Split:  # fmt: skip
+    y, weights = labels
     index = np.arange(len(frame))
-    train, hold = train_test_split(index, test_size=HOLDOUT_SHARE, random_state=seed, stratify=strata)
-    train, hold = np.sort(train), np.sort(hold)
-    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, *dropped)
+    if share:
+        train, hold = train_test_split(index, test_size=share, random_state=seed, stratify=strata)
+        train, hold = np.sort(train), np.sort(hold)
+    else:
+        train, hold = index, index[:0]
+    w_train = None if weights is None else weights[train]
+    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, *dropped, w_train)
 
 
-def _refit(board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec) -> Model:
+def _refit(board: Leaderboard, X: np.ndarray, split: _Split, spec: SearchSpec) -> Model:
     best = board.best
     _display.status(f"refitting the winner ({best.family}) on all {len(X):,} training rows")
     params = {**best.params, **({"rounds": best.rounds} if best.rounds else {})}
-    return FAMILIES[best.family].fit(X, y, spec.task, params, n_classes=spec.n_classes, seed=spec.seed).model
+    learner = FAMILIES[best.family]
+    fit = learner.fit(
+        X, split.y_train, spec.task, params, n_classes=spec.n_classes, seed=spec.seed, weight=split.w_train
+    )
+    return fit.model
 
 
 def _assemble(
     uri: str, digest: str, profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
-    split: _Split, spec: SearchSpec, target: str, timings: dict[str, float],
+    split: _Split, spec: SearchSpec, roles: tuple[str, str | None], timings: dict[str, float],
 ) -> Bundle:  # fmt: skip
-    raw = model.predict(plan.transform(split.holdout))
-    holdout = {name: m(split.y_holdout, raw) for name, m in metrics_for(spec.task).items()}
-    _display.status("holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in holdout.items()))
-    ids = [c.name for c in profile.columns if c.semantic_type.value == "identifier" and c.name != target]
+    target, weight = roles
+    raw = model.predict(plan.transform(split.holdout)) if len(split.holdout) else None
+    holdout = {} if raw is None else {name: m(split.y_holdout, raw) for name, m in metrics_for(spec.task).items()}
+    if holdout:
+        _display.status("holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in holdout.items()))
+    ids = [c.name for c in profile.columns if c.semantic_type.value == "identifier" and c.name not in roles]
     manifest = {
         "lathe_version": _version("lathe"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -295,6 +341,7 @@ def _assemble(
             "holdout_rows": len(split.holdout),
             "unlabelled_rows": split.unlabelled,
             "duplicate_rows_dropped": split.duplicates,
+            "weight": weight,
         },
         "profile": profile.to_dict(),
         "explanations": _global_explanations(plan, model, split, spec, target),
@@ -313,22 +360,32 @@ def _inputs(plan: FeaturePlan) -> list[dict[str, Any]]:
 def _global_explanations(
     plan: FeaturePlan, model: Model, split: _Split, spec: SearchSpec, target: str
 ) -> dict[str, Any]:
-    """Mean contributions, permutation importance and partial dependence, on a holdout sample."""
-    _display.status("explaining the model on the holdout")
-    rows = np.random.default_rng(spec.seed).permutation(len(split.holdout))[:EXPLAIN_ROWS]
-    sample, truth = split.holdout.iloc[rows], split.y_holdout[rows]
+    """Mean contributions, permutation importance and partial dependence, on a holdout sample.
+
+    Without a holdout the contributions and partial dependence use training rows, and there is
+    no permutation importance (it would measure the fit, not the model).
+    """
+    _display.status("explaining the model")
+    rows_from, truth_from = (split.holdout, split.y_holdout) if len(split.holdout) else (split.train, split.y_train)
+    rows = np.random.default_rng(spec.seed).permutation(len(rows_from))[:EXPLAIN_ROWS]
+    sample, truth = rows_from.iloc[rows], truth_from[rows]
     importance = mean_contribution(Explainer(plan, model).explain(sample))
     predict = _pdp_output(plan, model, spec.task)
     names = [target] if spec.task is Task.REGRESSION else [str(c) for c in split.classes[spec.task is Task.BINARY :]]
     top = [d["column"] for d in importance[:DEPENDENCE_COLUMNS]]
-    return {
-        "importance": importance,
-        "permutation": permutation_importance(
+    permutation = (
+        permutation_importance(
             lambda frame: spec.metric.signed(spec.metric(truth, model.predict(plan.transform(frame)))),
             sample, [c.name for c in plan.inputs], spec.seed,
-        ),
+        )
+        if len(split.holdout)
+        else []
+    )  # fmt: skip
+    return {
+        "importance": importance,
+        "permutation": permutation,
         "partial_dependence": [partial_dependence(predict, sample[:DEPENDENCE_ROWS], c, names) for c in top],
-    }  # fmt: skip
+    }
 
 
 def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.DataFrame], np.ndarray]:
@@ -340,7 +397,7 @@ def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.Dat
 
 
 def _report_data(
-    manifest: dict[str, Any], board: Leaderboard, split: _Split, raw: np.ndarray, metric: Metric
+    manifest: dict[str, Any], board: Leaderboard, split: _Split, raw: np.ndarray | None, metric: Metric
 ) -> dict[str, Any]:
     task = Task(manifest["task"])
     return {
@@ -354,7 +411,7 @@ def _report_data(
         "data": {**manifest["data"], "columns": _column_rows(manifest)},
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
         "holdout": manifest["metrics"]["holdout"],
-        "evaluation": _evaluation(task, split, raw),
+        "evaluation": {} if raw is None else _evaluation(task, split, raw),
         **manifest["explanations"],
         "notes": _notes(manifest),
     }
@@ -380,7 +437,7 @@ def _column_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for column in manifest["profile"]["columns"]:
         name = column["name"]
-        reason = "target" if name == manifest["target"] else reasons.get(name)
+        reason = {manifest["target"]: "target", manifest["data"]["weight"]: "weight"}.get(name, reasons.get(name))
         rows.append({
             "name": name, "semantic_type": column["semantic_type"],
             "missing_share": 1 - column["present"] / max(1, column["rows"]), "distinct": column["distinct"],

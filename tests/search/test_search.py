@@ -64,3 +64,22 @@ def test_saved_models_predict_identically(tmp_path: Path, family: str, task: Tas
 def test_metric_must_fit_the_task() -> None:
     with pytest.raises(InvalidParameterError, match="does not apply to regression"):
         metric_for(Task.REGRESSION, "roc_auc")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_zero_weights_silence_the_rows_they_weigh(family: str) -> None:
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 1, size=(400, 1))
+    y = (X[:, 0] > 0.5).astype(int)
+    flipped = X[:, 0] > 0.75  # a region where a second, contradicting label is added
+    X2, y2 = np.vstack([X, X[flipped]]), np.concatenate([y, 1 - y[flipped]])
+    weight = np.concatenate([np.ones(len(X)), np.zeros(int(flipped.sum()))])
+    learner = FAMILIES[family]
+    params = learner.portfolio[0] | {"rounds": 50}
+    plain = learner.fit(X2, y2, Task.BINARY, params, n_classes=2).model
+    weighted = learner.fit(X2, y2, Task.BINARY, params, n_classes=2, weight=weight).model
+    region = np.array([[0.9], [0.95]])
+    assert (weighted.predict(region)[:, 1] > plain.predict(region)[:, 1] + 0.1).all()
+    np.testing.assert_allclose(
+        weighted.predict(region), learner.fit(X, y, Task.BINARY, params, n_classes=2).model.predict(region), atol=0.05
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lathe._tables import html_block
 from lathe.bundle._files import sha256, write_folder
 from lathe.errors import BundleError, BundleIntegrityError, BundleNotFoundError
 from lathe.explain import DEFAULT_TOP, Explainer, effects, reason_codes
@@ -58,6 +59,31 @@ class Bundle:
     def explainer(self) -> Explainer:
         """Exact contributions of the raw columns to the model's margin (see ``lathe.explain``)."""
         return Explainer(self.plan, self.model)
+
+    def _summary(self) -> tuple[str, list[str]]:
+        m = self.manifest
+        kind = "regression" if self.task is Task.REGRESSION else f"{self.task.value} classification"
+        classes = f" (classes: {', '.join(map(str, self.classes))})" if self.classes else ""
+        names = [c["name"] for c in m.get("inputs", [])]
+        shown = ", ".join(names[:12]) + (f", ... {len(names) - 12} more" if len(names) > 12 else "")
+        metrics = m.get("metrics", {})
+        scores = [f"{where} " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.get(where, {}).items())
+                  for where in ("cv", "holdout") if metrics.get(where)]  # fmt: skip
+        data = m.get("data", {})
+        lines = [
+            f"inputs: {len(names)} ({shown})",
+            f"model: {m.get('model', {}).get('family', '?')}" + (f"; {'; '.join(scores)}" if scores else ""),
+            f"trained on {data.get('train_rows', 0):,} rows of {data.get('source', '?')}, {m.get('created', '?')}",
+        ]
+        return f"Bundle: {kind} of {m.get('target')!r}{classes}", lines
+
+    def __repr__(self) -> str:
+        title, lines = self._summary()
+        return "\n".join([title, *(f"  {line}" for line in lines)])
+
+    def _repr_html_(self) -> str:
+        title, lines = self._summary()
+        return html_block(title, lines, self.leaderboard._repr_html_())
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score ``frame`` row for row: id columns, ``prediction``, and ``probability_<class>``."""

@@ -10,6 +10,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from lathe._tables import html_block, html_table, text_table
 from lathe.backends import fetch
 from lathe.errors import ColumnNotFoundError
 from lathe.profile._issues import column_issues
@@ -18,6 +19,7 @@ from lathe.profile._semantic import SemanticType, infer_semantic_type
 
 SCHEMA_VERSION = 1
 PII_SAMPLE = 500
+SHOWN = 30
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,23 @@ class Profile:
     def names(self) -> list[str]:
         """Column names in table order."""
         return [c.name for c in self.columns]
+
+    def _summary(self) -> tuple[str, list[str], list[list[object]]]:
+        title = f"Profile: {self.rows:,} rows, {len(self.columns)} columns"
+        headers = ["column", "type", "storage", "missing", "distinct"]
+        rows: list[list[object]] = [
+            [c.name, c.semantic_type.value, c.storage, f"{c.missing_share:.0%}", c.distinct]
+            for c in self.columns[:SHOWN]
+        ]
+        return title, headers, rows
+
+    def __repr__(self) -> str:
+        title, headers, rows = self._summary()
+        return f"{title}\n{text_table(headers, rows, more=max(0, len(self.columns) - SHOWN))}"
+
+    def _repr_html_(self) -> str:
+        title, headers, rows = self._summary()
+        return html_block(title, [], html_table(headers, rows, more=max(0, len(self.columns) - SHOWN)))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a schema version."""

@@ -6,7 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from lathe._tables import html_block, html_table, text_table
+
 SCHEMA_VERSION = 1
+SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,24 @@ class Leaderboard:
         """One flat dict per candidate, best first, with its rank."""
         return [{"rank": i, **c.to_dict()} for i, c in enumerate(self.ranked(), start=1)]
 
+    def _summary(self) -> tuple[str, list[str], list[list[object]]]:
+        direction = "higher" if self.greater_is_better else "lower"
+        title = f"Leaderboard: {len(self.candidates)} candidates by {self.metric} ({direction} is better)"
+        headers = ["rank", "#", "family", self.metric, "± std", "fit s/fold", "params"]
+        rows: list[list[object]] = [
+            [i, c.number, c.family, c.cv_score, c.cv_std, round(c.fit_seconds, 3), _params(c.params)]
+            for i, c in enumerate(self.ranked()[:SHOWN], start=1)
+        ]
+        return title, headers, rows
+
+    def __repr__(self) -> str:
+        title, headers, rows = self._summary()
+        return f"{title}\n{text_table(headers, rows, more=max(0, len(self.candidates) - SHOWN))}"
+
+    def _repr_html_(self) -> str:
+        title, headers, rows = self._summary()
+        return html_block(title, [], html_table(headers, rows, more=max(0, len(self.candidates) - SHOWN)))
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a schema version."""
         return {
@@ -73,3 +94,7 @@ class Leaderboard:
         """The inverse of ``to_dict``."""
         candidates = tuple(Candidate.from_dict(c) for c in data["candidates"])
         return cls(metric=data["metric"], greater_is_better=data["greater_is_better"], candidates=candidates)
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())

@@ -1,7 +1,8 @@
 """Learner families: how each fits, predicts, saves in a safe format and is searched.
 
 A fitted model predicts class probabilities (n x k) for classification and numbers for
-regression, from the plan's float64 feature matrix. Models are saved as text (LightGBM's
+regression, from the plan's float64 feature matrix; ``fit`` honours per-row weights
+(``weight``: non-negative, one per row of ``X``). Models are saved as text (LightGBM's
 own model format) or JSON; nothing is ever pickled.
 """
 
@@ -63,7 +64,7 @@ class Family(Protocol):
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
-        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit: ...  # fmt: skip
 
     def load(self, folder: Path, file: str, task: Task) -> Model: ...
@@ -120,20 +121,21 @@ class Linear:
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
-        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit:  # fmt: skip
         del valid, n_classes
-        mean = X.mean(axis=0)
-        scale = X.std(axis=0)
+        mean = np.average(X, axis=0, weights=weight)
+        scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weight))
         scale[scale == 0] = 1.0
         Z = (X - mean) / scale
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if task is Task.REGRESSION:
-                ridge = Ridge(alpha=1.0 / params["C"]).fit(Z, y)
+                ridge = Ridge(alpha=1.0 / params["C"]).fit(Z, y, sample_weight=weight)
                 coef, intercept = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
             else:
-                logit = LogisticRegression(C=params["C"], max_iter=300, random_state=seed).fit(Z, y)
+                logit = LogisticRegression(C=params["C"], max_iter=300, random_state=seed)
+                logit.fit(Z, y, sample_weight=weight)
                 coef, intercept = logit.coef_, logit.intercept_
         return Fit(LinearModel(task, mean, scale, coef, np.asarray(intercept, dtype="float64")))
 
@@ -198,13 +200,13 @@ class LightGBM:
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
-        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+        valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit:  # fmt: skip
         config = {**_objective(task, n_classes), **params, "seed": seed, "num_threads": THREADS, "verbosity": -1}
         config["bagging_freq"] = 1 if params.get("bagging_fraction", 1.0) < 1.0 else 0
         rounds = int(params.get("rounds", MAX_ROUNDS))
         config.pop("rounds", None)
-        train = lgb.Dataset(X, y, free_raw_data=True)
+        train = lgb.Dataset(X, y, weight=weight, free_raw_data=True)
         if valid is None:
             booster = lgb.train(config, train, num_boost_round=rounds)
             return Fit(LightGBMModel(task, booster), rounds)

@@ -43,10 +43,17 @@ class _AbandonedError(Exception):
     """A candidate stopped before its last fold: out of time or pruned."""
 
 
-def run_search(X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchObserver | None = None) -> Leaderboard:
-    """Rank candidates by cross-validated ``spec.metric`` within the budget and trials."""
+def run_search(
+    X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchObserver | None = None,
+    weight: np.ndarray | None = None,
+) -> Leaderboard:  # fmt: skip
+    """Rank candidates by cross-validated ``spec.metric`` within the budget and trials.
+
+    ``weight`` (one non-negative number per row) weighs the rows in every fit; the folds are
+    scored unweighted.
+    """
     rows = len(X)
-    X, y = _sample(X, y, spec)
+    X, y, weight = _sample(X, y, weight, spec)
     folds = _folds(y, spec)
     clock = _Clock(spec.budget, refit_factor=rows / max(1, len(folds[0][0])))
     study = _study(spec.seed)
@@ -55,7 +62,7 @@ def run_search(X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchO
         trial = study.ask()
         family, params = _suggest(trial)
         try:
-            candidate = _evaluate(trial, family, params, X, y, folds, spec, clock, first=not board.candidates)
+            candidate = _evaluate(trial, family, params, (X, y, weight), folds, spec, clock, first=not board.candidates)
         except _AbandonedError:
             study.tell(trial, state=TrialState.PRUNED)
             continue
@@ -67,11 +74,14 @@ def run_search(X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchO
     return board
 
 
-def _sample(X: np.ndarray, y: np.ndarray, spec: SearchSpec) -> tuple[np.ndarray, np.ndarray]:
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def _sample(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, spec: SearchSpec) -> _Rows:
     if len(X) <= SEARCH_ROWS:
-        return X, y
+        return X, y, weight
     picked = np.sort(np.random.default_rng(spec.seed).choice(len(X), SEARCH_ROWS, replace=False))
-    return X[picked], y[picked]
+    return X[picked], y[picked], None if weight is None else weight[picked]
 
 
 def _folds(y: np.ndarray, spec: SearchSpec) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -104,14 +114,15 @@ def _suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any]]:
 
 
 def _evaluate(
-    trial: optuna.Trial, family: str, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
+    trial: optuna.Trial, family: str, params: dict[str, Any], rows: _Rows,
     folds: list[tuple[np.ndarray, np.ndarray]], spec: SearchSpec, clock: _Clock, first: bool,
 ) -> Candidate:  # fmt: skip
+    X, y, _ = rows
     scores: list[float] = []
     rounds: list[int] = []
     started = time.monotonic()
     for step, (train, valid) in enumerate(folds):
-        fit = _fit(family, params, X, y, train, valid, spec)
+        fit = _fit(family, params, rows, train, valid, spec)
         scores.append(spec.metric(y[valid], fit.model.predict(X[valid])))
         rounds += [fit.rounds] if fit.rounds else []
         trial.report(spec.metric.signed(float(np.mean(scores))), step)
@@ -127,13 +138,13 @@ def _evaluate(
 
 
 def _fit(
-    family: str, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
-    train: np.ndarray, valid: np.ndarray, spec: SearchSpec,
-) -> Fit:  # fmt: skip
-    learner = FAMILIES[family]
-    return learner.fit(
-        X[train], y[train], spec.task, params, n_classes=spec.n_classes, valid=(X[valid], y[valid]), seed=spec.seed
-    )
+    family: str, params: dict[str, Any], rows: _Rows, train: np.ndarray, valid: np.ndarray, spec: SearchSpec
+) -> Fit:
+    X, y, weight = rows
+    return FAMILIES[family].fit(
+        X[train], y[train], spec.task, params, n_classes=spec.n_classes, valid=(X[valid], y[valid]),
+        seed=spec.seed, weight=None if weight is None else weight[train],
+    )  # fmt: skip
 
 
 def _more(spec: SearchSpec, board: Leaderboard, clock: _Clock) -> bool:
