@@ -15,6 +15,7 @@ PACKAGES = [
     "lathe.explain",
     "lathe.features",
     "lathe.profile",
+    "lathe.mlflow",
     "lathe.report",
     "lathe.search",
     "lathe.sklearn",

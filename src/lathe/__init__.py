@@ -9,6 +9,6 @@ from lathe.bundle import Bundle
 from lathe.errors import LatheError
 from lathe.sklearn import LatheClassifier, LatheRegressor
 from lathe.workflows import load_bundle as load
-from lathe.workflows import predict, train
+from lathe.workflows import predict, profile, train
 
-__all__ = ["Bundle", "LatheClassifier", "LatheError", "LatheRegressor", "load", "predict", "train"]
+__all__ = ["Bundle", "LatheClassifier", "LatheError", "LatheRegressor", "load", "predict", "profile", "train"]

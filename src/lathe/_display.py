@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from types import TracebackType
@@ -84,13 +85,18 @@ def _span(column: ColumnProfile) -> str:
     return f"{format_value(column.minimum)} to {format_value(column.maximum)}"
 
 
+def _has_widgets() -> bool:
+    """Whether rich can draw a live display in this notebook (it needs ipywidgets: ``lathe[notebook]``)."""
+    return importlib.util.find_spec("ipywidgets") is not None
+
+
 def _params(candidate: Candidate) -> str:
     shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in candidate.params.items()}
     return json.dumps(shown, separators=(",", "=")).strip("{}").replace('"', "")[:70]
 
 
 class SearchDisplay:
-    """A budget bar and the leaderboard, redrawn as candidates finish (plain lines off a terminal)."""
+    """A budget bar and the leaderboard, redrawn as candidates finish in a terminal or a notebook; else plain lines."""
 
     def __init__(self, budget: float | None, enabled: bool = True) -> None:
         self.budget = budget
@@ -101,7 +107,7 @@ class SearchDisplay:
         self.finished: float | None = None
 
     def __enter__(self) -> SearchDisplay:
-        if self.enabled and console.is_terminal:
+        if self.enabled and (console.is_terminal or (console.is_jupyter and _has_widgets())):
             self.live = Live(self, console=console, refresh_per_second=4, transient=False)
             self.live.__enter__()
         return self

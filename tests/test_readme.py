@@ -1,0 +1,48 @@
+"""The README's Python snippets, run as written, in order, in one namespace.
+
+Two things are changed, to keep the suite fast: every ``budget=N`` and ``trials=N`` becomes
+``trials=2``. The snippets are given ``flights.parquet`` (2,000 real flights) in the working folder,
+``df`` (a few of its rows), and ``X``, ``y`` (scikit-learn's breast cancer table and labels).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from lathe.datasets import flights
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def python_snippets() -> list[str]:
+    """The README's ```python blocks, made fast."""
+    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.MULTILINE | re.DOTALL)
+    return [re.sub(r"\b(budget|trials)=\d+", "trials=2", block) for block in blocks]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning", "ignore::UserWarning")
+def test_the_python_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    table = flights().sample(2000, random_state=0)
+    table.to_parquet("flights.parquet", index=False)
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    namespace = {"df": table.drop(columns="late").head(20), "X": X, "y": y}
+    snippets = python_snippets()
+
+    for snippet in snippets:
+        exec(compile(snippet, str(README), "exec"), namespace)
+
+    assert len(snippets) >= 3
+    assert {"bundle", "clf", "uri"} <= set(namespace)
+    assert Path("models/late/manifest.json").is_file()
+    assert Path("models/churn/manifest.json").is_file()
+    assert Path("profile.html").is_file()
+    served = namespace["mlflow"].pyfunc.load_model(namespace["uri"]).predict(namespace["df"])
+    pd.testing.assert_frame_equal(served, namespace["bundle"].predict(namespace["df"]))
