@@ -15,6 +15,7 @@ PACKAGES = [
     "lathe.explain",
     "lathe.features",
     "lathe.profile",
+    "lathe.registry",
     "lathe.mlflow",
     "lathe.report",
     "lathe.search",

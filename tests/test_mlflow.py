@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 
 import lathe
 import lathe.mlflow
+from lathe.registry import Registry
 from lathe.testing import mixed_table
 
 pytestmark = [
@@ -121,6 +122,26 @@ def test_the_logged_model_holds_no_pickle(logged: mlflow.models.model.ModelInfo)
     assert not [path for path in files if path.suffix in {".pkl", ".pickle", ".joblib", ".skops"}]
     assert not [path for path in files if path.read_bytes()[:2] in PICKLE_MAGIC]
     assert "pickle" not in (folder / "MLmodel").read_text() + (folder / "requirements.txt").read_text()
+
+
+def test_push_copies_a_lathe_registry_version_into_mlflows_registry(
+    tracking: tuple[str, str], bundle: lathe.Bundle, rows: pd.DataFrame, tmp_path: Path
+) -> None:
+    registry = Registry(tmp_path / "registry")
+    bundle.save(tmp_path / "bundle")
+    registry.add(tmp_path / "bundle", "late")
+    registry.add(tmp_path / "bundle", "late")
+    registry.promote("late", 2, "production")
+
+    with mlflow.start_run(experiment_id=tracking[1]):
+        info = lathe.mlflow.push("late", registry=registry)
+
+    pushed = mlflow.MlflowClient().get_model_version_by_alias("late", "production")
+    assert str(pushed.version) == str(info.registered_model_version)
+    assert pushed.tags == {"lathe.version": "2", "lathe.stage": "production", "lathe.parent": "1",
+                           "lathe.fingerprint": bundle.manifest["data"]["fingerprint"]}  # fmt: skip
+    served = mlflow.pyfunc.load_model("models:/late@production").predict(rows)
+    pd.testing.assert_frame_equal(served, bundle.predict(rows))
 
 
 def test_regression_bundles_saved_to_a_folder_round_trip(tmp_path: Path) -> None:

@@ -40,9 +40,10 @@ def test_the_python_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         exec(compile(snippet, str(README), "exec"), namespace)
 
     assert len(snippets) >= 3
-    assert {"bundle", "clf", "uri"} <= set(namespace)
+    assert {"bundle", "clf", "uri", "registry"} <= set(namespace)
     assert Path("models/late/manifest.json").is_file()
     assert Path("models/churn/manifest.json").is_file()
     assert Path("profile.html").is_file()
+    assert namespace["registry"].version("churn").stage == "production"
     served = namespace["mlflow"].pyfunc.load_model(namespace["uri"]).predict(namespace["df"])
     pd.testing.assert_frame_equal(served, namespace["bundle"].predict(namespace["df"]))

@@ -1,4 +1,4 @@
-"""The ``lathe`` command: train, predict, info.
+"""The ``lathe`` command: profile, train, predict, explain, info, registry.
 
 Errors lathe raises on purpose are printed as one line, without a traceback, and the
 command exits with status 2.
@@ -17,6 +17,7 @@ from rich.table import Table
 from lathe import _display, workflows
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import LatheError
+from lathe.registry import STAGES, Registry, Version
 
 EXIT_USAGE = 2
 
@@ -60,7 +61,39 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("bundle", help="bundle folder")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=_info)
+    _registry_parser(commands)
     return parser
+
+
+def _registry_parser(commands: Any) -> None:
+    registry = commands.add_parser("registry", help="versions of bundles, by name, in stages")
+    actions = registry.add_subparsers(required=True, metavar="ACTION")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--registry", help="a folder, sqlite:///FILE or postgresql://... ($LATHE_REGISTRY, else ./lathe-registry)"
+    )
+    where.add_argument("--store", help="folder for the bundles of a PostgreSQL registry ($LATHE_REGISTRY_STORE)")
+    add = actions.add_parser("add", parents=[where], help="register a bundle as the next version of a name")
+    add.add_argument("bundle", help="bundle folder")
+    add.add_argument("--name", required=True, help="the model's name")
+    add.add_argument("--stage", choices=STAGES, default="staging", help="its first stage (default staging)")
+    add.add_argument("--parent", type=int, help="the version it descends from (default: production, else latest)")
+    add.set_defaults(run=_registry_add)
+    listed = actions.add_parser("list", parents=[where], help="every version of every name (or of one)")
+    listed.add_argument("name", nargs="?")
+    listed.set_defaults(run=_registry_list)
+    show = actions.add_parser("show", parents=[where], help="one version: lineage, metrics, stage history")
+    show.add_argument("name")
+    show.add_argument("version", type=int, nargs="?", help="default: the production version, else the latest")
+    show.set_defaults(run=_registry_show)
+    promote = actions.add_parser("promote", parents=[where], help="move a version to a stage")
+    promote.add_argument("name")
+    promote.add_argument("version", type=int)
+    promote.add_argument("--to", required=True, choices=STAGES, help="the stage")
+    promote.set_defaults(run=_registry_promote)
+    rollback = actions.add_parser("rollback", parents=[where], help="put the previous production version back")
+    rollback.add_argument("name")
+    rollback.set_defaults(run=_registry_rollback)
 
 
 def _source_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
@@ -142,6 +175,62 @@ def _summary(bundle: Bundle) -> Table:
     for key, value in rows.items():
         table.add_row(key, value)
     return table
+
+
+def _registry_add(args: argparse.Namespace) -> None:
+    version = Registry(args.registry, args.store).add(args.bundle, args.name, args.stage, args.parent)
+    _display.status(f"{version.name} version {version.number} ({version.stage}), stored in {version.folder}")
+
+
+def _registry_list(args: argparse.Namespace) -> None:
+    versions = Registry(args.registry, args.store).versions(args.name)
+    table = Table(title="registry", title_justify="left")
+    for column in ("name", "version", "stage", "model", "cv", "parent", "created"):
+        table.add_column(column)
+    for v in versions:
+        cv = _metrics(v.metrics.get("cv", {}))
+        table.add_row(v.name, str(v.number), v.stage, v.family, cv, str(v.parent or "-"), v.created[:10])
+    _display.results.print(table if versions else "the registry is empty; add a bundle with `lathe registry add`")
+
+
+def _registry_show(args: argparse.Namespace) -> None:
+    registry = Registry(args.registry, args.store)
+    version = registry.version(args.name, args.version)
+    _display.results.print(_version_table(version))
+    history = Table(title="stage history", title_justify="left")
+    for column in ("version", "from", "to", "at"):
+        history.add_column(column)
+    for change in registry.history(args.name):
+        history.add_row(str(change["version"]), change["from"] or "-", change["to"], change["at"][:19])
+    _display.results.print(history)
+
+
+def _version_table(v: Version) -> Table:
+    table = Table(title=f"{v.name} version {v.number}: {v.stage}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = {
+        "model": f"{v.family}, {v.task} of {v.target}",
+        "cv": _metrics(v.metrics.get("cv", {})),
+        "holdout": _metrics(v.metrics.get("holdout", {})),
+        "parent": str(v.parent or "-"),
+        "data": f"{v.source} (fingerprint {v.fingerprint})",
+        "created": v.created,
+        "bundle": str(v.folder),
+    }
+    for key, value in rows.items():
+        table.add_row(key, value)
+    return table
+
+
+def _registry_promote(args: argparse.Namespace) -> None:
+    version = Registry(args.registry, args.store).promote(args.name, args.version, args.to)
+    _display.status(f"{version.name} version {version.number} is now in {version.stage}")
+
+
+def _registry_rollback(args: argparse.Namespace) -> None:
+    version = Registry(args.registry, args.store).rollback(args.name)
+    _display.status(f"{version.name}: version {version.number} is back in production")
 
 
 def _metrics(values: dict[str, float]) -> str:

@@ -17,9 +17,10 @@ the message of any ``LatheError`` without a traceback and exits with status 2.
     ├── ColumnNotFoundError (KeyError)        with "did you mean ...?"
     ├── TargetError (ValueError)              a target with one class, all missing, ...
     ├── SchemaMismatchError (ValueError)      rows to score that do not fit the bundle's inputs
-    └── BundleError
-        ├── BundleNotFoundError (FileNotFoundError)
-        └── BundleIntegrityError (ValueError) a checksum or the manifest does not match
+    ├── BundleError
+    │   ├── BundleNotFoundError (FileNotFoundError)
+    │   └── BundleIntegrityError (ValueError) a checksum or the manifest does not match
+    └── RegistryError (LookupError)           no such model or version, nothing to roll back to
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidParameterError",
     "LatheError",
     "MissingDependencyError",
+    "RegistryError",
     "SchemaMismatchError",
     "SourceAccessError",
     "SourceError",
@@ -117,3 +119,7 @@ class BundleNotFoundError(BundleError, FileNotFoundError):
 
 class BundleIntegrityError(BundleError, ValueError):
     """A bundle's files do not match its manifest."""
+
+
+class RegistryError(LatheError, LookupError):
+    """The registry has no such model or version, or cannot make the change asked for."""

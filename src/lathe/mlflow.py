@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lathe import errors, workflows
+from lathe import registry as registries
 
 if TYPE_CHECKING:
     from lathe.bundle import Bundle
@@ -34,9 +35,9 @@ try:
     from mlflow.models.model import ModelInfo
     from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 except ImportError:  # pragma: no cover - the message is the point
-    raise errors.LatheError("lathe.mlflow needs MLflow: pip install 'lathe[mlflow]'") from None
+    raise errors.MissingDependencyError("lathe.mlflow needs MLflow: pip install 'lathe[mlflow]'") from None
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model", "signature"]
+__all__ = ["FLAVOR_NAME", "load_model", "log_model", "push", "save_model", "signature"]
 
 FLAVOR_NAME = "lathe"
 _BUNDLE = "bundle"  # the bundle's folder name under the MLflow model's data/
@@ -138,6 +139,33 @@ def log_model(
         bundle=_as_bundle(bundle),
         **kwargs,
     )
+    return info
+
+
+def push(
+    name: str,
+    version: int | None = None,
+    registry: registries.Registry | str | Path | None = None,
+    registered_model_name: str | None = None,
+) -> ModelInfo:
+    """Copy a version of ``name`` from lathe's registry into MLflow's model registry.
+
+    The version (by default the production one, else the latest) is logged into the active run
+    and registered as a new version of ``registered_model_name`` (default ``name``), tagged with
+    its lathe version number, stage, parent and data fingerprint; a staging or production
+    version also gets its stage as an MLflow alias (``models:/name@production``).
+    """
+    if not isinstance(registry, registries.Registry):
+        registry = registries.Registry(registry)
+    chosen = registry.version(name, version)
+    target = registered_model_name or name
+    info = log_model(registry.load(name, chosen.number), name=name, registered_model_name=target)
+    client = mlflow.MlflowClient()
+    tags = {"lathe.version": chosen.number, "lathe.stage": chosen.stage, "lathe.parent": chosen.parent or ""}
+    for key, value in {**tags, "lathe.fingerprint": chosen.fingerprint or ""}.items():
+        client.set_model_version_tag(target, str(info.registered_model_version), key, str(value))
+    if chosen.stage in ("staging", "production"):
+        client.set_registered_model_alias(target, chosen.stage, str(info.registered_model_version))
     return info
 
 
