@@ -98,10 +98,10 @@ def _registry_parser(commands: Any) -> None:
 
 def _source_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
     parser.add_argument(
-        "source", help=f"the rows {purpose}: a file or glob (CSV, TSV, Parquet, JSON, NDJSON) or a database URI"
+        "source", help=f"the rows {purpose}: a file or glob (CSV, TSV, Parquet, JSON, NDJSON, Excel) or a database URI"
     )
     rows = parser.add_mutually_exclusive_group()
-    rows.add_argument("--table", help="with a database URI: the table to read")
+    rows.add_argument("--table", help="with a database URI: the table to read; with an Excel workbook: the sheet")
     rows.add_argument("--query", help="with a database URI: a SELECT whose rows to read")
 
 

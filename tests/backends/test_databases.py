@@ -136,8 +136,10 @@ def test_missing_database_file(tmp_path: Path) -> None:
 def test_table_or_query_is_required_and_only_for_databases(postgres_uri: str, csv_file: Path) -> None:
     with pytest.raises(InvalidParameterError, match="name a --table or a --query"):
         open_table(postgres_uri)
-    with pytest.raises(InvalidParameterError, match="apply to database sources"):
+    with pytest.raises(InvalidParameterError, match="names a sheet of an Excel workbook or a database table"):
         open_table(str(csv_file), table="t")
+    with pytest.raises(InvalidParameterError, match="--query applies to database sources"):
+        open_table(str(csv_file), query="select 1")
 
 
 def test_a_detailed_profile_runs_in_the_database(server: str, table: pd.DataFrame) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lathe.backends import read_source, to_frame
+from lathe.backends import open_table, read_source, to_frame
 from lathe.errors import EmptySourceError, SourceNotFoundError, SourceReadError
 
 
-@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "json", "ndjson"])
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "json", "ndjson", "xlsx"])
 def test_reads_every_format(tmp_path: Path, table: pd.DataFrame, fmt: str) -> None:
     path = tmp_path / f"data.{fmt}"
     small = table[["customer_id", "amount", "plan"]]
@@ -21,6 +21,7 @@ def test_reads_every_format(tmp_path: Path, table: pd.DataFrame, fmt: str) -> No
         "parquet": lambda: small.to_parquet(path, index=False),
         "json": lambda: small.to_json(path, orient="records"),
         "ndjson": lambda: small.to_json(path, orient="records", lines=True),
+        "xlsx": lambda: small.to_excel(path, index=False, sheet_name="customers"),
     }
     writers[fmt]()
     read = to_frame(read_source(str(path)))
@@ -34,6 +35,32 @@ def test_glob_reads_all_files_in_order(tmp_path: Path, table: pd.DataFrame) -> N
     table.iloc[100:].to_parquet(tmp_path / "part-2.parquet")
     read = to_frame(read_source(str(tmp_path / "part-*.parquet")))
     assert read["customer_id"].tolist() == table["customer_id"].tolist()
+
+
+def test_excel_sheets_missing_tokens_and_globs(tmp_path: Path, table: pd.DataFrame) -> None:
+    small = table[["customer_id", "plan"]].astype({"plan": object})
+    small.loc[3, "plan"] = "N/A"
+    for part, rows in (("1", small.iloc[:50]), ("2", small.iloc[50:])):
+        with pd.ExcelWriter(tmp_path / f"book-{part}.xlsx") as writer:
+            pd.DataFrame({"note": ["cover sheet"]}).to_excel(writer, sheet_name="about", index=False)
+            rows.to_excel(writer, sheet_name="customers", index=False)
+
+    _, read = open_table(str(tmp_path / "book-*.xlsx"), table="customers")
+    frame = to_frame(read)
+
+    assert frame["customer_id"].tolist() == small["customer_id"].tolist()
+    assert frame["plan"].isna().sum() == 1
+    assert to_frame(read_source(str(tmp_path / "book-1.xlsx")))["note"].tolist() == ["cover sheet"]
+    with pytest.raises(SourceNotFoundError, match="has no sheet 'orders'; its sheets: about, customers"):
+        read_source(str(tmp_path / "book-1.xlsx"), sheet="orders")
+
+
+def test_a_broken_workbook_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_text("not a zip")
+
+    with pytest.raises(SourceReadError, match=r"broken\.xlsx: cannot be read as an Excel workbook"):
+        read_source(str(path))
 
 
 def test_missing_file(tmp_path: Path) -> None:

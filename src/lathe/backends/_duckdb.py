@@ -18,8 +18,10 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from lathe.backends._excel import SUFFIXES as EXCEL
+from lathe.backends._excel import read_workbooks
 from lathe.backends._quiet import library_noise
-from lathe.errors import EmptySourceError, SourceNotFoundError, SourceReadError
+from lathe.errors import EmptySourceError, InvalidParameterError, SourceNotFoundError, SourceReadError
 
 # Types DuckDB may give a CSV column. BOOLEAN is left out so that labels such as yes/no
 # come back as written, not as true/false.
@@ -57,13 +59,18 @@ _HINTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def read_source(uri: str) -> ibis.Table:
+def read_source(uri: str, sheet: str | None = None) -> ibis.Table:
     """Read the file or glob ``uri`` into an Ibis table held by an in-memory DuckDB.
 
-    Raises ``SourceNotFoundError`` when nothing matches, ``SourceReadError`` when the
-    content cannot be parsed, and ``EmptySourceError`` when it holds no rows.
+    ``sheet`` names the sheet of Excel workbooks (default: the first). Raises
+    ``SourceNotFoundError`` when nothing matches, ``SourceReadError`` when the content
+    cannot be parsed, and ``EmptySourceError`` when it holds no rows.
     """
     paths = _expand(uri)
+    if _suffix(paths[0]) in EXCEL:
+        return _held(read_workbooks(uri, paths, sheet), uri)
+    if sheet is not None:
+        raise InvalidParameterError(f"{uri}: --table names a sheet of an Excel workbook or a database table")
     reader = _reader_for(uri, paths[0])
     con = duckdb.connect()
     listed = "[" + ", ".join(_quote(p) for p in paths) + "]"
@@ -73,14 +80,18 @@ def read_source(uri: str) -> ibis.Table:
 
 def read_frame(frame: pd.DataFrame) -> ibis.Table:
     """Copy an in-memory pandas frame into DuckDB, as ``read_source`` does with a file."""
+    return _held(frame, "the frame")
+
+
+def _held(frame: pd.DataFrame, where: str) -> ibis.Table:
     names = [str(name) for name in frame.columns]
     if len(set(names)) != len(names):
-        raise SourceReadError("the frame has duplicate column names; give every column its own name")
+        raise SourceReadError(f"{where}: has duplicate column names; give every column its own name")
     con = duckdb.connect()
     con.register("frame", frame.set_axis(names, axis=1))
-    _run("the frame", lambda: con.execute("CREATE TABLE source AS SELECT * FROM frame"))
+    _run(where, lambda: con.execute("CREATE TABLE source AS SELECT * FROM frame"))
     con.unregister("frame")
-    return _checked(con, "the frame")
+    return _checked(con, where)
 
 
 def _checked(con: duckdb.DuckDBPyConnection, where: str) -> ibis.Table:
@@ -126,13 +137,17 @@ def _expand(uri: str) -> list[str]:
     return [uri]
 
 
-def _reader_for(uri: str, path: str) -> str:
+def _suffix(path: str) -> str:
     suffixes = [s.lower() for s in Path(path).suffixes]
     if suffixes and suffixes[-1] in (".gz", ".zst"):
         suffixes.pop()
-    suffix = suffixes[-1] if suffixes else ""
+    return suffixes[-1] if suffixes else ""
+
+
+def _reader_for(uri: str, path: str) -> str:
+    suffix = _suffix(path)
     if suffix not in _READERS:
-        known = ", ".join(sorted(_READERS))
+        known = ", ".join(sorted([*_READERS, *EXCEL]))
         raise SourceReadError(
             f"{uri}: cannot tell the file format from {suffix or 'no extension'!r}; use one of {known}"
         )

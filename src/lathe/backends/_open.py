@@ -17,7 +17,8 @@ def open_table(
 ) -> tuple[str, ibis.Table]:
     """A printable description of ``source`` (no password) and its rows as an Ibis table.
 
-    ``table`` or ``query`` picks the rows of a database URI; they do not apply to files.
+    ``table`` or ``query`` picks the rows of a database URI; ``table`` also names the sheet of
+    an Excel workbook; neither applies to other files.
     """
     if isinstance(source, pd.DataFrame):
         return f"a DataFrame of {len(source):,} rows", read_frame(source)
@@ -25,6 +26,6 @@ def open_table(
     if is_database(uri):
         what = f"table {table}" if table is not None else "a query"
         return f"{describe(uri)} ({what})", read_database(uri, table, query)
-    if table is not None or query is not None:
-        raise InvalidParameterError(f"{uri}: --table and --query apply to database sources, not to files")
-    return uri, read_source(uri)
+    if query is not None:
+        raise InvalidParameterError(f"{uri}: --query applies to database sources, not to files")
+    return uri, read_source(uri, sheet=table)
