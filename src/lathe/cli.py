@@ -98,7 +98,9 @@ def _registry_parser(commands: Any) -> None:
 
 def _source_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
     parser.add_argument(
-        "source", help=f"the rows {purpose}: a file or glob (CSV, TSV, Parquet, JSON, NDJSON, Excel) or a database URI"
+        "source",
+        help=f"the rows {purpose}: a file or glob (CSV, TSV, Parquet, JSON, NDJSON, Excel), a database URI, "
+        "or a project file (.toml)",
     )
     rows = parser.add_mutually_exclusive_group()
     rows.add_argument("--table", help="with a database URI: the table to read; with an Excel workbook: the sheet")
@@ -108,7 +110,7 @@ def _source_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
 def _train_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train a model bundle from a table")
     _source_arguments(train, "to learn from")
-    train.add_argument("--target", required=True, help="column to predict")
+    train.add_argument("--target", help="column to predict (a project file declares it)")
     train.add_argument("--budget", type=float, default=60.0, help="search time in seconds (default 60)")
     train.add_argument("--trials", type=int, help="stop after this many candidates (reproducible runs)")
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")

@@ -13,7 +13,8 @@ the message of any ``LatheError`` without a traceback and exits with status 2.
     │   ├── SourceUnreachableError (ConnectionError)  the database server does not answer
     │   ├── SourceAccessError (PermissionError)       the server refused the credentials
     │   ├── SourceReadError (ValueError)      malformed rows, a wrong encoding, a bad query
-    │   └── EmptySourceError (ValueError)
+    │   ├── EmptySourceError (ValueError)
+    │   └── ProjectError (ValueError)         a project file's mistake: a bad key, a join that multiplies rows
     ├── ColumnNotFoundError (KeyError)        with "did you mean ...?"
     ├── TargetError (ValueError)              a target with one class, all missing, ...
     ├── SchemaMismatchError (ValueError)      rows to score that do not fit the bundle's inputs
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidParameterError",
     "LatheError",
     "MissingDependencyError",
+    "ProjectError",
     "RegistryError",
     "SchemaMismatchError",
     "SourceAccessError",
@@ -86,6 +88,10 @@ class SourceReadError(SourceError, ValueError):
 
 class EmptySourceError(SourceError, ValueError):
     """The source holds no rows."""
+
+
+class ProjectError(SourceError, ValueError):
+    """A project file cannot be read, or its sources cannot be joined as it declares."""
 
 
 class ColumnNotFoundError(LatheError, KeyError):

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lathe import _display
-from lathe.backends import close, open_table, to_frame
+from lathe.backends import close, is_project, open_table, read_project, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
@@ -66,7 +66,7 @@ class _Split:
 
 def train(
     source: str | Path | pd.DataFrame,
-    target: str,
+    target: str | None = None,
     *,
     table: str | None = None,
     query: str | None = None,
@@ -84,16 +84,18 @@ def train(
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
-    ``source`` is a file or glob, a DataFrame, or a database URI with ``table`` or ``query``.
-    ``budget`` is the search's wall-clock limit in seconds; ``trials`` caps the number of
-    candidates (for reproducible runs). ``weight`` names a column of non-negative row weights
-    that every fit honours (it is not a feature). ``holdout`` is the share of rows kept back
-    for the report's metrics; 0 fits on every row. Duplicate rows are dropped unless
-    ``drop_duplicates`` is false. Columns flagged as personal data are left
+    ``source`` is a file or glob, a DataFrame, a database URI with ``table`` or ``query``, or a
+    project file (``.toml``: several sources joined, and the target declared). ``budget`` is the
+    search's wall-clock limit in seconds; ``trials`` caps the number of candidates (for
+    reproducible runs). ``weight`` names a column of non-negative row weights that every fit
+    honours (it is not a feature). ``holdout`` is the share of rows kept back for the report's
+    metrics; 0 fits on every row. Duplicate rows are dropped unless ``drop_duplicates`` is
+    false. Columns flagged as personal data are left
     out of the features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
+    target = _target_of(source, target)
     started = time.monotonic()
     _display.console.quiet = not verbose
     _display.status("reading the source")
@@ -222,6 +224,19 @@ def fingerprint(frame: pd.DataFrame) -> str:
 def _check_output(path: Path) -> None:
     if path.suffix.lower() not in (".csv", ".parquet"):
         raise InvalidParameterError(f"{path}: the output file must end in .csv or .parquet")
+
+
+def _target_of(source: str | Path | pd.DataFrame, target: str | None) -> str:
+    if isinstance(source, str | Path) and is_project(str(source)):
+        declared = read_project(source).target_column
+        if target not in (None, declared):
+            raise InvalidParameterError(
+                f"{source} declares the target {declared!r}; leave out --target or make them agree"
+            )
+        return declared
+    if target is None:
+        raise InvalidParameterError("name the column to predict: --target COL (target= in Python)")
+    return target
 
 
 def _check_limits(budget: float | None, trials: int | None) -> None:

@@ -4,16 +4,20 @@ from lathe.backends._catalog import Catalog
 from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import close, fetch, read_frame, read_source, to_frame
 from lathe.backends._open import open_table
+from lathe.backends._project import Project, is_project, read_project
 
 __all__ = [
     "Catalog",
+    "Project",
     "close",
     "describe",
     "fetch",
     "is_database",
+    "is_project",
     "open_table",
     "read_database",
     "read_frame",
+    "read_project",
     "read_source",
     "to_frame",
 ]

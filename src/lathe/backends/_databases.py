@@ -53,22 +53,31 @@ def describe(uri: str) -> str:
     return uri.replace(f":{parts.password}@", ":***@", 1)
 
 
-def read_database(uri: str, table: str | None = None, query: str | None = None) -> ibis.Table:
-    """The table or the query result at database ``uri``; nothing is fetched yet."""
+def read_database(
+    uri: str, table: str | None = None, query: str | None = None, connection: Any | None = None
+) -> ibis.Table:
+    """The table or the query result at database ``uri``; nothing is fetched yet.
+
+    ``connection`` (from ``connect``) lets several tables share one, so that a join of them
+    runs in the database; without it each gets its own.
+    """
     if (table is None) == (query is None):
         raise InvalidParameterError(f"{describe(uri)}: name a --table or a --query for a database source (one of them)")
-    connection = _connect(uri)
+    own = connection is None
+    connection = connect(uri) if connection is None else connection
     try:
         result = _table(connection, uri, table) if table is not None else _query(connection, uri, str(query))
         if _guard(uri, lambda: result.count().to_pyarrow().as_py()) == 0:
             raise EmptySourceError(f"{describe(uri)}: {table or 'the query'} holds no rows")
     except BaseException:
-        connection.disconnect()
+        if own:
+            connection.disconnect()
         raise
     return result
 
 
-def _connect(uri: str) -> Any:
+def connect(uri: str) -> Any:
+    """An Ibis connection to the database at ``uri``."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     engine = ENGINES.get(scheme) or FILES[scheme]

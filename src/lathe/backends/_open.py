@@ -1,4 +1,4 @@
-"""One entry point for every kind of source: a file or glob, a DataFrame, a database."""
+"""One entry point for every kind of source: a file or glob, a DataFrame, a database, a project file."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 
 from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import read_frame, read_source
+from lathe.backends._project import is_project, open_project, read_project
 from lathe.errors import InvalidParameterError
 
 
@@ -26,6 +27,10 @@ def open_table(
     if is_database(uri):
         what = f"table {table}" if table is not None else "a query"
         return f"{describe(uri)} ({what})", read_database(uri, table, query)
+    if is_project(uri):
+        if table is not None or query is not None:
+            raise InvalidParameterError(f"{uri}: a project file names its own tables; leave out --table and --query")
+        return open_project(read_project(uri))
     if query is not None:
         raise InvalidParameterError(f"{uri}: --query applies to database sources, not to files")
     return uri, read_source(uri, sheet=table)

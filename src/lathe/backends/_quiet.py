@@ -17,4 +17,6 @@ def library_noise() -> Iterator[None]:
         warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
         # Ibis 12 lists DuckDB tables with a method DuckDB 1.5 deprecates.
         warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
+        # ... and streams DuckDB results with another.
+        warnings.filterwarnings("ignore", message=r"fetch_record_batch\(\) is deprecated")
         yield

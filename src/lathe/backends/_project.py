@@ -1,0 +1,240 @@
+"""Project files: several sources, related by keys, read as one table of the target's rows.
+
+A project file (TOML) names its sources (a file or glob, or a database URI with a table or
+a query), the relationships between them, and the target::
+
+    [sources.customers]
+    uri = "postgresql://localhost/test"
+    table = "customers"
+    [sources.plans]
+    uri = "data/plans.csv"            # relative to the project file
+    [[relationships]]
+    parent = "customers"
+    child = "plans"
+    on = ["plan_id"]
+    [target]
+    table = "customers"
+    column = "churned"
+
+A child with one row per key is a lookup: its columns join the parent's rows, named
+``<child>_<column>``. When every source is in the same database, the join runs there (and so
+does the profile); otherwise each source streams into the embedded DuckDB as Arrow batches and
+the join runs there.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+
+from lathe.backends._databases import connect, describe, is_database, read_database
+from lathe.backends._duckdb import close, read_source
+from lathe.backends._quiet import library_noise
+from lathe.errors import ColumnNotFoundError, ProjectError
+
+SUFFIX = ".toml"
+_ROW = "__lathe_row"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source of a project: a file or glob, or a database URI with a table or a query."""
+
+    name: str
+    uri: str
+    table: str | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """``child`` rows belong to ``parent`` rows with the same ``on`` keys; ``time`` dates the child rows."""
+
+    parent: str
+    child: str
+    on: tuple[str, ...]
+    time: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    """A parsed, checked project file."""
+
+    path: Path
+    sources: dict[str, SourceSpec]
+    relationships: tuple[Relationship, ...]
+    target_table: str
+    target_column: str
+    cutoff: str | None = None
+
+
+def is_project(source: str) -> bool:
+    """Whether ``source`` names a project file."""
+    return source.lower().endswith(SUFFIX) and not is_database(source)
+
+
+def read_project(path: str | Path) -> Project:
+    """Parse and check the project file at ``path``; every mistake is named with its place in the file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such project file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: not valid TOML ({exc})") from None
+    sources = {name: _source(path, name, spec) for name, spec in _table(path, data, "sources").items()}
+    if not sources:
+        raise ProjectError(f"{path}: declares no [sources.NAME]")
+    target = _table(path, data, "target")
+    relationships = tuple(_relationship(path, i, spec, sources) for i, spec in enumerate(data.get("relationships", [])))
+    _check_tree(path, relationships, target.get("table"))
+    table, column = target.get("table"), target.get("column")
+    if not isinstance(table, str) or table not in sources:
+        raise ProjectError(f"{path}: [target] table must name one of the sources ({', '.join(sources)})")
+    if not isinstance(column, str):
+        raise ProjectError(f"{path}: [target] needs column = the column to predict")
+    cutoff = target.get("cutoff")
+    return Project(path, sources, relationships, table, column, None if cutoff is None else str(cutoff))
+
+
+def open_project(project: Project) -> tuple[str, ibis.Table]:
+    """A description of the project and its target table's rows with every lookup joined in.
+
+    Keys are checked before joining: present on both sides, of comparable kinds, and unique in
+    a lookup child (a child with several rows per key would multiply the parent's rows).
+    """
+    used = _used(project)
+    uris = {project.sources[name].uri for name in used}
+    pushed = len(uris) == 1 and is_database(next(iter(uris)))
+    tables = _in_database(project, used) if pushed else _in_duckdb(project, used)
+    base = tables[project.target_table]
+    if project.target_column not in base.columns:
+        raise ProjectError(
+            str(
+                ColumnNotFoundError.for_name(project.target_column, list(base.columns), what=f"{project.target_table}:")
+            )
+        )
+    numbered = base.mutate(**{_ROW: ibis.row_number()})
+    joined = _attach(project, project.target_table, numbered, tables)
+    where = "joined in " + (describe(next(iter(uris))) if pushed else "the embedded DuckDB")
+    return f"{project.path} ({len(used)} sources, {where})", joined.order_by(_ROW).drop(_ROW)
+
+
+def _used(project: Project) -> list[str]:
+    used = [project.target_table]
+    for name in used:
+        used += [r.child for r in project.relationships if r.parent == name and r.child not in used]
+    return used
+
+
+def _in_database(project: Project, used: list[str]) -> dict[str, ibis.Table]:
+    uri = project.sources[used[0]].uri
+    connection = connect(uri)
+    return {
+        name: read_database(uri, project.sources[name].table, project.sources[name].query, connection) for name in used
+    }
+
+
+def _in_duckdb(project: Project, used: list[str]) -> dict[str, ibis.Table]:
+    con = duckdb.connect()
+    for name in used:
+        spec = project.sources[name]
+        rows = (
+            read_database(spec.uri, spec.table, spec.query)
+            if is_database(spec.uri)
+            else read_source(spec.uri, spec.table)
+        )
+        with library_noise():
+            con.register("batches", rows.to_pyarrow_batches())
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM batches')
+        con.unregister("batches")
+        close(rows)
+    backend = ibis.duckdb.from_connection(con)
+    return {name: backend.table(name) for name in used}
+
+
+def _attach(project: Project, name: str, table: ibis.Table, tables: dict[str, ibis.Table]) -> ibis.Table:
+    for relation in (r for r in project.relationships if r.parent == name):
+        child = _attach(project, relation.child, tables[relation.child], tables)
+        _check_keys(relation, table, child)
+        rows = child.count().to_pyarrow().as_py()
+        keys = child.select(*relation.on).distinct().count().to_pyarrow().as_py()
+        if keys < rows:
+            raise ProjectError(
+                f"{relation.child} has {rows:,} rows for {keys:,} distinct {', '.join(relation.on)}: joining it would "
+                f"multiply the rows of {relation.parent}. Aggregating a child with several rows per key is not built "
+                "yet; declare only children with one row per key"
+            )
+        renamed = child.rename({f"{relation.child}_{c}": c for c in child.columns if c not in relation.on})
+        added = [c for c in renamed.columns if c not in relation.on]
+        table = table.left_join(renamed, list(relation.on)).select(*table.columns, *added)
+    return table
+
+
+def _check_keys(relation: Relationship, parent: ibis.Table, child: ibis.Table) -> None:
+    for side, rows in ((relation.parent, parent), (relation.child, child)):
+        for key in relation.on:
+            if key not in rows.columns:
+                raise ProjectError(
+                    str(ColumnNotFoundError.for_name(key, list(rows.columns), what=f"join key of {side}:"))
+                )
+    for key in relation.on:
+        left, right = parent[key].type(), child[key].type()
+        if (left.is_numeric(), left.is_string(), left.is_temporal()) != (
+            right.is_numeric(), right.is_string(), right.is_temporal()
+        ):  # fmt: skip
+            raise ProjectError(
+                f"join key {key} is {left} in {relation.parent} but {right} in {relation.child}; "
+                "store it as the same kind in both"
+            )
+
+
+def _check_tree(path: Path, relationships: tuple[Relationship, ...], root: object) -> None:
+    children = [r.child for r in relationships]
+    twice = sorted({c for c in children if children.count(c) > 1})
+    if twice:
+        raise ProjectError(f"{path}: {', '.join(twice)} is the child of two relationships; each source has one parent")
+    if root in children:
+        raise ProjectError(f"{path}: the target table {root} cannot be a child; relationships lead away from it")
+
+
+def _table(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ProjectError(
+            f"{path}: needs a [{key}] table" + (" ([sources.NAME] for each source)" if key == "sources" else "")
+        )
+    return value
+
+
+def _source(path: Path, name: str, spec: Any) -> SourceSpec:
+    if not isinstance(spec, dict) or not isinstance(spec.get("uri"), str):
+        raise ProjectError(f"{path}: [sources.{name}] needs uri = a file, a glob or a database URI")
+    unknown = set(spec) - {"uri", "table", "query"}
+    if unknown:
+        raise ProjectError(
+            f"{path}: [sources.{name}] has unknown keys {', '.join(sorted(unknown))}; use uri, table, query"
+        )
+    uri = spec["uri"]
+    if not is_database(uri) and not Path(uri).is_absolute():
+        uri = str(path.parent / uri)
+    return SourceSpec(name, uri, spec.get("table"), spec.get("query"))
+
+
+def _relationship(path: Path, index: int, spec: Any, sources: dict[str, SourceSpec]) -> Relationship:
+    where = f"{path}: relationship {index + 1}"
+    if not isinstance(spec, dict):
+        raise ProjectError(f"{where}: write it as [[relationships]] with parent, child and on")
+    for side in ("parent", "child"):
+        if spec.get(side) not in sources:
+            raise ProjectError(f"{where}: {side} must name one of the sources ({', '.join(sources)})")
+    on = spec.get("on")
+    on = [on] if isinstance(on, str) else on
+    if not on or not isinstance(on, list) or not all(isinstance(k, str) for k in on):
+        raise ProjectError(f'{where}: on must list the key column(s), such as on = ["customer_id"]')
+    return Relationship(spec["parent"], spec["child"], tuple(on), spec.get("time"))
