@@ -150,6 +150,10 @@ def test_a_detailed_profile_runs_in_the_database(server: str, table: pd.DataFram
     assert sum(n for _, _, n in amount.histogram) == table["amount"].notna().sum()
     assert profile.column("plan").top[0] == ("basic", int((table["plan"] == "basic").sum()))
     assert profile.duplicate_rows == 0
+    method = "linear" if server.startswith("postgresql") else "lower"  # percentile_cont, else the value below
+    assert amount.quantiles == pytest.approx(
+        [table["amount"].quantile(q, interpolation=method) for q in (0.25, 0.5, 0.75)]
+    )
 
 
 def test_a_failed_train_closes_its_connection(server: str) -> None:

@@ -28,6 +28,12 @@ def test_histograms_count_every_present_value(detailed: Profile) -> None:
     assert amount.histogram[-1][1] == pytest.approx(amount.maximum)
 
 
+def test_quartiles_are_exact(detailed: Profile, table: pd.DataFrame) -> None:
+    amounts = pd.concat([table, table.head(7)])["amount"]
+    assert detailed.column("amount").quantiles == pytest.approx([amounts.quantile(q) for q in (0.25, 0.5, 0.75)])
+    assert detailed.column("plan").quantiles == ()
+
+
 def test_top_values_are_counted_most_frequent_first(detailed: Profile, table: pd.DataFrame) -> None:
     expected = pd.concat([table, table.head(7)])["plan"].value_counts()
     assert detailed.column("plan").top == tuple((str(k), int(v)) for k, v in expected.items())

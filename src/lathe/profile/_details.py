@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import ibis
+from ibis.common.exceptions import IbisError
 
 from lathe.backends import fetch
 from lathe.profile._issues import column_issues, content_issues
@@ -15,6 +16,7 @@ from lathe.profile._semantic import SemanticType
 BINS = 20
 TOP_VALUES = 10
 OUTLIER_STDS = 4.0
+QUANTILES = (0.25, 0.5, 0.75)
 _WITH_TOP = (SemanticType.CATEGORICAL, SemanticType.BOOLEAN)
 _NUMBER_TEXT = r"^\s*[-+]?[0-9]+([.,][0-9]+)?\s*$"
 _DATE_TEXT = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -28,7 +30,13 @@ def profile_in_detail(table: ibis.Table) -> Profile:
     profile = profile_table(table)
     counts = _content_counts(table, profile)
     twins = _duplicate_columns(table, profile)
-    columns = tuple(_detailed(table, c, counts, twins.get(c.name)) for c in profile.columns)
+    quantiles = _quantiles(
+        table, [c.name for c in profile.columns if c.semantic_type is SemanticType.NUMERIC and c.present]
+    )
+    columns = tuple(
+        _detailed(table, dataclasses.replace(c, quantiles=quantiles.get(c.name, ())), counts, twins.get(c.name))
+        for c in profile.columns
+    )
     distinct_rows = int(fetch(table.distinct().aggregate(n=lambda t: t.count())).to_pylist()[0]["n"])
     return dataclasses.replace(profile, columns=columns, duplicate_rows=profile.rows - distinct_rows)
 
@@ -41,6 +49,32 @@ def _detailed(table: ibis.Table, column: ColumnProfile, counts: dict[str, Any], 
     found = content_issues(column, counts.get(f"{column.name}:numbers"), counts.get(f"{column.name}:dates"),
                            counts.get(f"{column.name}:outliers"), twin)  # fmt: skip
     return dataclasses.replace(column, issues=column_issues(column) + found)
+
+
+def _quantiles(table: ibis.Table, names: list[str]) -> dict[str, tuple[float, ...]]:
+    """The quartiles of each of ``names``: one aggregate query where the engine has percentile_cont
+    (DuckDB, PostgreSQL: interpolated), else one ordered single-row query per quartile (SQLite,
+    MySQL: the nearest value below)."""
+    if not names:
+        return {}
+    try:
+        row = fetch(
+            table.aggregate(
+                **{f"q{i}": table[n].cast("float64").quantile(list(QUANTILES)) for i, n in enumerate(names)}
+            )
+        )
+        return {name: tuple(float(q) for q in row.column(f"q{i}")[0].as_py()) for i, name in enumerate(names)}
+    except IbisError:
+        return {name: _ordered_quantiles(table, name) for name in names}
+
+
+def _ordered_quantiles(table: ibis.Table, name: str) -> tuple[float, ...]:
+    value = table[name].cast("float64")
+    present = table.filter(value.notnull()).select(v=value)
+    count = int(fetch(present.aggregate(n=lambda t: t.count())).to_pylist()[0]["n"])
+    return tuple(
+        float(fetch(present.order_by("v").limit(1, offset=int(q * (count - 1)))).to_pylist()[0]["v"]) for q in QUANTILES
+    )
 
 
 def _content_counts(table: ibis.Table, profile: Profile) -> dict[str, Any]:

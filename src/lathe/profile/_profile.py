@@ -37,6 +37,7 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     mean_words: float | None = None
+    quantiles: tuple[float, ...] = ()  # at QUANTILES, numbers only, in the detailed profile
     histogram: tuple[tuple[float, float, int], ...] = ()
     top: tuple[tuple[str, int], ...] = ()
     issues: tuple[str, ...] = ()
@@ -58,6 +59,7 @@ class ColumnProfile:
             **{
                 **data,
                 "semantic_type": SemanticType(data["semantic_type"]),
+                "quantiles": tuple(data.get("quantiles", ())),
                 "histogram": tuple(tuple(b) for b in data.get("histogram", ())),
                 "top": tuple(tuple(t) for t in data.get("top", ())),
                 "issues": tuple(data.get("issues", ())),

@@ -52,6 +52,7 @@ def _column_section(column: Mapping[str, Any]) -> str:
         "missing": f"{100 * _missing(column):.1f}%",
         "distinct": f"{column['distinct']:,}",
         **{k: _value(column.get(k)) for k in ("minimum", "maximum", "mean", "std") if column.get(k) is not None},
+        **({"quartiles": " / ".join(_value(q) for q in column["quantiles"])} if column.get("quantiles") else {}),
     }
     table = _table(["", ""], [_cell(k) + _cell(v) for k, v in facts.items()])
     return _section(f"{column['name']}", f"<div class='charts'>{table}{_chart(column)}</div>")
