@@ -118,6 +118,16 @@ def test_one_hot_rows_are_one_hot(train: list[str | None], score: list[str | Non
     assert set(X.sum(axis=1)) <= {0.0, 1.0}
 
 
+def test_categories_differing_only_in_case_are_one_level_at_training_and_scoring() -> None:
+    step = OneHot.fit("plan", pd.Series(["Basic", "basic", "BASIC", "pro", "Pro", None], dtype=object))
+    again = transform_from_dict(json.loads(json.dumps(step.to_dict())))
+    scored = np.column_stack(again.apply(pd.Series(["bAsIc", "PRO", "gold", None], dtype=object)))
+
+    assert (step.levels, step.fold_case) == (("basic", "pro"), True)
+    np.testing.assert_array_equal(scored, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    assert not OneHot.fit("plan", pd.Series(["a", "a", "b", "b"], dtype=object)).fold_case
+
+
 def test_date_parts_keep_only_varying_parts() -> None:
     stamps = pd.Series(pd.to_datetime(["2024-01-01", "2024-02-03", None]))
     step = DateParts.fit("d", stamps)

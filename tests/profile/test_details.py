@@ -85,6 +85,7 @@ def test_checks_that_read_the_content() -> None:
         "day": [f"2024-01-{1 + i % 28:02d}" for i in range(200)],
         "x": x,
         "x_again": x,
+        "plan": ["Basic", "basic", "pro", "Pro "] * 50,
     })  # fmt: skip
     issues = {c.name: c.issues for c in profile_in_detail(read_frame(frame)).columns}
     assert issues["zip"] == ("numbers stored as text",)
@@ -92,3 +93,4 @@ def test_checks_that_read_the_content() -> None:
     assert issues["day"] == ("dates stored as text",)
     assert issues["x"] == ("1 outlier (beyond 4 standard deviations)",)
     assert issues["x_again"] == ("1 outlier (beyond 4 standard deviations)", "duplicate of column x")
+    assert issues["plan"] == ("2 values differ from another only in case or spaces (read as one)",)

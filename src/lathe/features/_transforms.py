@@ -68,19 +68,27 @@ class Impute(Transform):
 
 @dataclass(frozen=True)
 class OneHot(Transform):
-    """One column per frequent level; rare and unseen levels share ``__other``."""
+    """One column per frequent level; rare and unseen levels share ``__other``.
+
+    Where training values differ only in case ("Basic", "basic"), levels are compared
+    case-folded (``fold_case``), at training and scoring alike.
+    """
 
     kind: ClassVar[str] = "one_hot"
     levels: tuple[str, ...] = ()
     indicator: bool = False
+    fold_case: bool = False
 
     @classmethod
     def fit(cls, column: str, values: pd.Series) -> OneHot:
         """Keep the most frequent levels of training ``values`` (strings)."""
-        counts = values.value_counts(dropna=True)
+        distinct = values.dropna().astype(str).unique()
+        fold_case = len({v.casefold() for v in distinct}) < len(distinct)
+        counts = _folded(values, fold_case).value_counts(dropna=True)
         floor = max(2, int(MIN_LEVEL_SHARE * len(values)))
         frequent = counts[counts >= floor].index[:MAX_LEVELS]
-        return cls(column=column, levels=tuple(str(v) for v in frequent), indicator=bool(values.isna().any()))
+        levels = tuple(str(v) for v in frequent)
+        return cls(column=column, levels=levels, indicator=bool(values.isna().any()), fold_case=fold_case)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -88,11 +96,16 @@ class OneHot(Transform):
         return (*names, f"{self.column}__missing") if self.indicator else tuple(names)
 
     def apply(self, values: pd.Series) -> list[np.ndarray]:
-        codes = pd.Index(self.levels, dtype=object).get_indexer(pd.Index(values.astype(object)))
+        codes = pd.Index(self.levels, dtype=object).get_indexer(pd.Index(_folded(values, self.fold_case)))
         missing = values.isna().to_numpy()
         columns = [(codes == i).astype("float64") for i in range(len(self.levels))]
         columns.append(((codes == -1) & ~missing).astype("float64"))
         return [*columns, missing.astype("float64")] if self.indicator else columns
+
+
+def _folded(values: pd.Series, fold_case: bool) -> pd.Series:
+    values = values.astype(object)
+    return values.map(lambda v: str(v).casefold(), na_action="ignore") if fold_case else values
 
 
 @dataclass(frozen=True)

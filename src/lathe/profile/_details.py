@@ -17,6 +17,7 @@ BINS = 20
 TOP_VALUES = 10
 OUTLIER_STDS = 4.0
 QUANTILES = (0.25, 0.5, 0.75)
+_COUNTED = ("numbers", "dates", "outliers", "folded")
 _WITH_TOP = (SemanticType.CATEGORICAL, SemanticType.BOOLEAN)
 _NUMBER_TEXT = r"^\s*[-+]?[0-9]+([.,][0-9]+)?\s*$"
 _DATE_TEXT = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -46,8 +47,8 @@ def _detailed(table: ibis.Table, column: ColumnProfile, counts: dict[str, Any], 
         column = dataclasses.replace(column, histogram=_histogram(table, column))
     elif column.semantic_type in _WITH_TOP and column.personal is None:  # never list personal values
         column = dataclasses.replace(column, top=_top(table, column.name))
-    found = content_issues(column, counts.get(f"{column.name}:numbers"), counts.get(f"{column.name}:dates"),
-                           counts.get(f"{column.name}:outliers"), twin)  # fmt: skip
+    numbers, dates, outliers, folded = (counts.get(f"{column.name}:{kind}") for kind in _COUNTED)
+    found = content_issues(column, (numbers, dates, outliers, folded), twin)
     return dataclasses.replace(column, issues=column_issues(column) + found)
 
 
@@ -78,20 +79,22 @@ def _ordered_quantiles(table: ibis.Table, name: str) -> tuple[float, ...]:
 
 
 def _content_counts(table: ibis.Table, profile: Profile) -> dict[str, Any]:
-    """One query: per text column, values that read as numbers or dates; per number, outliers."""
+    """One query: per text column, values that read as numbers or dates, and distinct values once
+    trimmed and lower-cased; per number, outliers."""
     checks: dict[str, ibis.Value] = {}
     for i, column in enumerate(profile.columns):
         value = table[column.name]
         if column.storage == "string" and column.present:
             checks[f"n{i}"] = ibis.ifelse(value.re_search(_NUMBER_TEXT), 1, 0).sum()
             checks[f"d{i}"] = ibis.ifelse(value.re_search(_DATE_TEXT), 1, 0).sum()
+            checks[f"f{i}"] = value.strip().lower().nunique()
         elif column.semantic_type is SemanticType.NUMERIC and column.std:
             far = (value.cast("float64") - float(column.mean or 0.0)).abs() > OUTLIER_STDS * column.std
             checks[f"o{i}"] = ibis.ifelse(far, 1, 0).sum()
     if not checks:
         return {}
     row = fetch(table.aggregate(**checks)).to_pylist()[0]
-    names = {"n": "numbers", "d": "dates", "o": "outliers"}
+    names = {"n": "numbers", "d": "dates", "o": "outliers", "f": "folded"}
     return {f"{profile.columns[int(k[1:])].name}:{names[k[0]]}": int(v or 0) for k, v in row.items()}
 
 

@@ -40,10 +40,14 @@ MIXED_SHARE = 0.05
 
 
 def content_issues(
-    column: ColumnProfile, numbers: int | None, dates: int | None, outliers: int | None, twin: str | None
+    column: ColumnProfile,
+    counts: tuple[int | None, int | None, int | None, int | None],
+    twin: str | None,
 ) -> tuple[str, ...]:
-    """Issues found by reading the content: counts of text values that read as numbers or dates,
-    of numbers far from the mean, and the earlier column this one duplicates."""
+    """Issues found by reading the content: ``counts`` of text values that read as numbers, as
+    dates, of numbers far from the mean, and of distinct text values once trimmed and lower-cased;
+    and the earlier column this one duplicates."""
+    numbers, dates, outliers, folded = counts
     found = []
     if numbers is not None and column.present:
         share = numbers / column.present
@@ -55,6 +59,11 @@ def content_issues(
         found.append("dates stored as text")
     if outliers:
         found.append(f"{outliers:,} outlier{'s' if outliers > 1 else ''} (beyond 4 standard deviations)")
+    if folded is not None and folded < column.distinct:
+        merged = column.distinct - folded
+        found.append(
+            f"{merged:,} value{'s' if merged > 1 else ''} differ from another only in case or spaces (read as one)"
+        )
     if twin is not None:
         found.append(f"duplicate of column {twin}")
     return tuple(found)
