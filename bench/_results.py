@@ -1,7 +1,10 @@
-"""Shared by the benchmarks: each writes its own section of bench/RESULTS.md."""
+"""Shared by the benchmarks: each writes its own section of bench/RESULTS.md, and may run a
+rival tool in an environment of its own."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -16,3 +19,14 @@ def record(section: str) -> None:
         end = text.find("\n## ", start + 1)
         text = text[:start] + text[end + 1 :] if end >= 0 else text[:start]
     RESULTS.write_text(text.rstrip() + "\n\n" + section)
+
+
+def own_environment(name: str, packages: list[str]) -> Path:
+    """The python of build/bench-envs/NAME, made with uv (beside this python) on first use."""
+    folder = Path("build/bench-envs") / name
+    python = folder / "bin" / "python"
+    if not python.exists():
+        uv = str(Path(sys.executable).with_name("uv"))
+        subprocess.run([uv, "venv", "-q", str(folder), "-p", sys.executable], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *packages], check=True)
+    return python

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _results import record
+from _results import own_environment, record
 from lathe.backends import read_frame
 from lathe.datasets import flights
 from lathe.explain import Explainer
@@ -30,7 +29,6 @@ from lathe.features import plan_features
 from lathe.profile import Task, profile_table
 from lathe.search import FAMILIES
 
-ENV = Path("build/bench-envs/shap")
 SHAP_SCRIPT = """
 import json, sys, time
 import lightgbm, numpy as np, shap
@@ -66,11 +64,7 @@ def _timed(action: Callable[[], object]) -> float:
 
 
 def _shap(model_file: Path, matrix_file: Path, single: int) -> dict[str, float]:
-    python = ENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run(["uv", "venv", "-q", str(ENV), "-p", sys.executable], check=True)
-        packages = ["shap", "lightgbm", "numpy"]
-        subprocess.run(["uv", "pip", "install", "-q", "--python", str(python), *packages], check=True)
+    python = own_environment("shap", ["shap", "lightgbm", "numpy"])
     command = [str(python), "-c", SHAP_SCRIPT, str(model_file), str(matrix_file), str(single)]
     run = subprocess.run(command, check=True, capture_output=True, text=True)
     result: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
