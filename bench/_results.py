@@ -30,3 +30,20 @@ def own_environment(name: str, packages: list[str]) -> Path:
         subprocess.run([uv, "venv", "-q", str(folder), "-p", sys.executable], check=True)
         subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *packages], check=True)
     return python
+
+
+# Runs a command and prints its wall seconds and peak resident KiB: a fresh process per
+# measurement, so that the peak is that command's alone.
+_MEASURE = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def measured(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident GiB of ``command``."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True)
+    wall, peak = out.stdout.split()
+    return float(wall), int(peak) / 2**20

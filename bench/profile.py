@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from _results import own_environment, record
+from _results import measured, own_environment, record
 
 YDATA_SCRIPT = """
 import sys, pandas as pd
@@ -66,23 +66,6 @@ def table(rows: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-# Runs a command and prints its wall seconds and peak resident KiB: a fresh process per
-# measurement, so that the peak is that command's alone.
-MEASURE = """
-import resource, subprocess, sys, time
-started = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
-def _timed_process(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident GiB of ``command``."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, *command], check=True, capture_output=True, text=True)
-    wall, peak = out.stdout.split()
-    return float(wall), int(peak) / 2**20
-
-
 def _ydata_python() -> Path:
     return own_environment("ydata", ["ydata-profiling", "setuptools<81", "pyarrow"])  # it imports pkg_resources
 
@@ -92,8 +75,8 @@ def against_ydata(rows: int) -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "table.parquet"
         table(rows).to_parquet(data, index=False)
-        ydata = _timed_process([str(_ydata_python()), "-c", YDATA_SCRIPT, str(data), f"{folder}/ydata.html"])
-        ours = _timed_process([sys.executable, "-c", LATHE_SCRIPT, str(data), f"{folder}/lathe.html"])
+        ydata = measured([str(_ydata_python()), "-c", YDATA_SCRIPT, str(data), f"{folder}/ydata.html"])
+        ours = measured([sys.executable, "-c", LATHE_SCRIPT, str(data), f"{folder}/lathe.html"])
         version = subprocess.run(
             [str(_ydata_python()), "-c", "import ydata_profiling; print(ydata_profiling.__version__)"],
             check=True, capture_output=True, text=True,

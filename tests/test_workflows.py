@@ -159,6 +159,19 @@ def test_rows_without_a_target_are_left_out_and_said(tmp_path: Path, table: pd.D
     assert "10 rows have no value for the target" in bundle.report_html
 
 
+def test_a_table_larger_than_max_rows_is_learnt_from_a_repeatable_sample(parquet_file: Path) -> None:
+    first, again = (lathe.train(parquet_file, target="target", trials=1, max_rows=200, verbose=False) for _ in range(2))
+    data = first.manifest["data"]
+
+    assert data["rows"] == 400
+    assert 140 < data["fetched_rows"] < 260
+    assert data["train_rows"] + data["holdout_rows"] == data["fetched_rows"]
+    assert data["fingerprint"] == again.manifest["data"]["fingerprint"]
+    assert f"random sample of {data['fetched_rows']:,} of the 400 rows" in first.report_html
+    with pytest.raises(InvalidParameterError, match="max_rows must be at least 20"):
+        lathe.train(parquet_file, target="target", trials=1, max_rows=5)
+
+
 def test_trains_from_a_dataframe(table: pd.DataFrame) -> None:
     bundle = lathe.train(table, target="target", budget=None, trials=2, verbose=False)
     assert bundle.manifest["data"]["source"] == "a DataFrame of 400 rows"

@@ -116,6 +116,10 @@ def _train_parser(commands: Any) -> None:
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
     train.add_argument("--metric", help="metric to optimise (default per task)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--max-rows", type=int, default=workflows.MAX_ROWS,
+        help=f"learn from a random sample of about this many rows of a larger table (default {workflows.MAX_ROWS:,})",
+    )  # fmt: skip
     train.add_argument("--keep-pii", action="store_true", help="use columns flagged as personal data as features")
     train.add_argument("--out", required=True, help="bundle folder to write")
     train.set_defaults(run=_train)
@@ -125,7 +129,7 @@ def _train(args: argparse.Namespace) -> None:
     bundle = workflows.train(
         args.source, args.target, table=args.table, query=args.query, budget=args.budget,
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
-        out=args.out,
+        out=args.out, max_rows=args.max_rows,
     )  # fmt: skip
     del bundle
 

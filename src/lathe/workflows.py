@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lathe import _display
-from lathe.backends import close, is_project, open_table, read_project, to_frame
+from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
@@ -42,6 +42,7 @@ from lathe.search import (
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
+MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
 MIN_CLASS_ROWS = 3
 MIN_FIT_ROWS = 2  # without a holdout: enough for two cross-validation folds
 MIN_FIT_CLASS_ROWS = 2
@@ -81,6 +82,7 @@ def train(
     weight: str | None = None,
     holdout: float = HOLDOUT_SHARE,
     drop_duplicates: bool = True,
+    max_rows: int | None = MAX_ROWS,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
@@ -90,11 +92,15 @@ def train(
     reproducible runs). ``weight`` names a column of non-negative row weights that every fit
     honours (it is not a feature). ``holdout`` is the share of rows kept back for the report's
     metrics; 0 fits on every row. Duplicate rows are dropped unless ``drop_duplicates`` is
-    false. Columns flagged as personal data are left
+    false. A table of more than ``max_rows`` rows is profiled whole but learnt from a random
+    sample of about ``max_rows`` (``None``: every row), drawn where it lives and reported.
+    Columns flagged as personal data are left
     out of the features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
+    if max_rows is not None and max_rows < MIN_ROWS:
+        raise InvalidParameterError(f"max_rows must be at least {MIN_ROWS}, got {max_rows}")
     target = _target_of(source, target)
     started = time.monotonic()
     _display.console.quiet = not verbose
@@ -111,7 +117,10 @@ def train(
     except BaseException:
         close(rows)
         raise
-    frame = to_frame(rows)
+    fraction = 1.0 if max_rows is None or profile.rows <= max_rows else max_rows / profile.rows
+    frame = to_frame(rows if fraction == 1.0 else sampled(rows, fraction, seed))
+    if fraction < 1.0:
+        _display.status(f"learning from a random sample of {len(frame):,} of the {profile.rows:,} rows (max_rows)")
     _display.status(
         f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
     )
@@ -135,7 +144,8 @@ def train(
         "search_seconds": board.candidates[-1].elapsed_seconds,
         "train_seconds": time.monotonic() - started,
     }
-    bundle = _assemble(uri, fingerprint(frame), profile, plan, model, board, split, spec, (target, weight), timings)
+    fetched = (fingerprint(frame), len(frame))
+    bundle = _assemble(uri, fetched, profile, plan, model, board, split, spec, (target, weight), timings)
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -327,7 +337,7 @@ def _refit(board: Leaderboard, X: np.ndarray, split: _Split, spec: SearchSpec) -
 
 
 def _assemble(
-    uri: str, digest: str, profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
+    uri: str, fetched: tuple[str, int], profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
     split: _Split, spec: SearchSpec, roles: tuple[str, str | None], timings: dict[str, float],
 ) -> Bundle:  # fmt: skip
     target, weight = roles
@@ -350,8 +360,9 @@ def _assemble(
         "model": {"family": board.best.family, "params": board.best.params, "rounds": board.best.rounds},
         "data": {
             "source": uri,
-            "fingerprint": digest,
+            "fingerprint": fetched[0],
             "rows": profile.rows,
+            "fetched_rows": fetched[1],
             "train_rows": len(split.train),
             "holdout_rows": len(split.holdout),
             "unlabelled_rows": split.unlabelled,
@@ -434,6 +445,8 @@ def _report_data(
 
 def _notes(manifest: dict[str, Any]) -> list[str]:
     data, notes = manifest["data"], []
+    if data["fetched_rows"] < data["rows"]:
+        notes.append(f"lathe learnt from a random sample of {data['fetched_rows']:,} of the {data['rows']:,} rows.")
     if data["unlabelled_rows"]:
         notes.append(f"{data['unlabelled_rows']:,} rows have no value for the target and were left out.")
     if data["duplicate_rows_dropped"]:

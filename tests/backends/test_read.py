@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 
@@ -61,6 +62,23 @@ def test_a_broken_workbook_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(SourceReadError, match=r"broken\.xlsx: cannot be read as an Excel workbook"):
         read_source(str(path))
+
+
+def test_large_files_stay_a_view_streamed_on_every_query(
+    tmp_path: Path, table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lathe.backends import _duckdb
+
+    monkeypatch.setattr(_duckdb, "LARGE_BYTES", 0)
+    table.to_csv(tmp_path / "data.csv", index=False)
+    read = read_source(str(tmp_path / "data.csv"))
+    kinds = ibis.get_backend(read).raw_sql("SELECT table_type FROM information_schema.tables").fetchall()
+
+    assert kinds == [("VIEW",)]
+    assert to_frame(read)["customer_id"].tolist() == table["customer_id"].tolist()
+    (tmp_path / "bad.csv").write_text("a,b\n" + "".join(f"{i},x\n" for i in range(5000)) + "1,2,3\n")
+    with pytest.raises(SourceReadError, match="fields"):
+        read_source(str(tmp_path / "bad.csv"))
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from lathe.backends._catalog import Catalog
 from lathe.backends._databases import describe, is_database, read_database
-from lathe.backends._duckdb import close, fetch, read_frame, read_source, to_frame
+from lathe.backends._duckdb import close, fetch, read_frame, read_source, sampled, to_frame
 from lathe.backends._open import open_table
 from lathe.backends._project import Project, is_project, read_project
 
@@ -19,5 +19,6 @@ __all__ = [
     "read_frame",
     "read_project",
     "read_source",
+    "sampled",
     "to_frame",
 ]

@@ -2,7 +2,9 @@
 
 A file or glob is loaded once into an in-memory DuckDB table, so that a malformed row
 or a wrong encoding is found at read time, where it can be named, and not in the
-middle of training.
+middle of training. Files larger than ``LARGE_BYTES`` in all are not loaded: they stay a
+view that DuckDB streams on every query, within ``MEMORY_LIMIT`` (they are read through
+once at open, to find bad rows then).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ _CSV = (
     "header = true, strict_mode = true, auto_type_candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR'], "
     "nullstr = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', 'none', '?', '-']"
 )
+LARGE_BYTES = 1 << 30
+MEMORY_LIMIT = "1GB"
 _READERS: dict[str, str] = {
     ".csv": f"read_csv({{path}}, delim = ',', {_CSV})",
     ".tsv": f"read_csv({{path}}, delim = '\t', {_CSV})",
@@ -72,9 +76,11 @@ def read_source(uri: str, sheet: str | None = None) -> ibis.Table:
     if sheet is not None:
         raise InvalidParameterError(f"{uri}: --table names a sheet of an Excel workbook or a database table")
     reader = _reader_for(uri, paths[0])
-    con = duckdb.connect()
+    large = sum(os.path.getsize(p) for p in paths) > LARGE_BYTES
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT} if large else {})
     listed = "[" + ", ".join(_quote(p) for p in paths) + "]"
-    _run(uri, lambda: con.execute(f"CREATE TABLE source AS SELECT * FROM {reader.format(path=listed)}"))
+    kind = "VIEW" if large else "TABLE"
+    _run(uri, lambda: con.execute(f"CREATE {kind} source AS SELECT * FROM {reader.format(path=listed)}"))
     return _checked(con, uri)
 
 
@@ -95,7 +101,13 @@ def _held(frame: pd.DataFrame, where: str) -> ibis.Table:
 
 
 def _checked(con: duckdb.DuckDBPyConnection, where: str) -> ibis.Table:
-    count = con.execute("SELECT count(*) FROM source").fetchone()
+    count: tuple[int] | None = None
+
+    def counted() -> None:
+        nonlocal count
+        count = con.execute("SELECT count(*) FROM source").fetchone()
+
+    _run(where, counted)
     if not count or count[0] == 0:
         raise EmptySourceError(f"{where}: the source holds no rows; check the file or the glob")
     return ibis.duckdb.from_connection(con).table("source")
@@ -106,6 +118,17 @@ def fetch(expression: ibis.Table) -> pa.Table:
     with library_noise():
         result: pa.Table = expression.to_pyarrow()
     return result
+
+
+def sampled(table: ibis.Table, fraction: float, seed: int) -> ibis.Table:
+    """About ``fraction`` of the rows of ``table``, drawn where the data lives: repeatable for a
+    seed where the engine allows it (DuckDB), a fresh draw otherwise (PostgreSQL, MySQL, SQLite)."""
+    repeatable = table.sample(fraction, seed=seed)
+    try:
+        ibis.to_sql(repeatable)
+    except ibis.common.exceptions.UnsupportedOperationError:
+        return table.sample(fraction)
+    return repeatable
 
 
 def to_frame(table: ibis.Table) -> pd.DataFrame:

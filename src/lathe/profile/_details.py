@@ -53,20 +53,18 @@ def _detailed(table: ibis.Table, column: ColumnProfile, counts: dict[str, Any], 
 
 
 def _quantiles(table: ibis.Table, names: list[str]) -> dict[str, tuple[float, ...]]:
-    """The quartiles of each of ``names``: one aggregate query where the engine has percentile_cont
-    (DuckDB, PostgreSQL: interpolated), else one ordered single-row query per quartile (SQLite,
-    MySQL: the nearest value below)."""
-    if not names:
-        return {}
-    try:
-        row = fetch(
-            table.aggregate(
-                **{f"q{i}": table[n].cast("float64").quantile(list(QUANTILES)) for i, n in enumerate(names)}
-            )
-        )
-        return {name: tuple(float(q) for q in row.column(f"q{i}")[0].as_py()) for i, name in enumerate(names)}
-    except IbisError:
-        return {name: _ordered_quantiles(table, name) for name in names}
+    """The quartiles of each of ``names``, a query per column (a quantile holds its column's values
+    in memory, so one column at a time bounds it): percentile_cont where the engine has it (DuckDB,
+    PostgreSQL: interpolated), else one ordered single-row query per quartile (SQLite, MySQL: the
+    nearest value below)."""
+    found = {}
+    for name in names:
+        try:
+            row = fetch(table.aggregate(q=table[name].cast("float64").quantile(list(QUANTILES))))
+            found[name] = tuple(float(q) for q in row.column("q")[0].as_py())
+        except IbisError:
+            found[name] = _ordered_quantiles(table, name)
+    return found
 
 
 def _ordered_quantiles(table: ibis.Table, name: str) -> tuple[float, ...]:
