@@ -118,6 +118,20 @@ def test_files_join_in_the_embedded_engine_in_the_parents_order(tmp_path: Path) 
     assert list(frame.columns) == ["customer_id", "plan_id", "calls", "churned", "plans_price", "plans_tier"]
 
 
+def test_source_names_are_quoted_not_pasted_into_sql(tmp_path: Path) -> None:
+    _customers().to_parquet(tmp_path / "customers.parquet")
+    PLANS.to_csv(tmp_path / "plans.csv", index=False)
+    text = _project(tmp_path, 'uri = "customers.parquet"', 'uri = "plans.csv"').read_text()
+    odd = 'pl"ans; drop table x; --'
+    (tmp_path / "project.toml").write_text(
+        text.replace("[sources.plans]", f"[sources.'{odd}']").replace('child = "plans"', f"child = '{odd}'")
+    )
+
+    frame = to_frame(open_table(str(tmp_path / "project.toml"))[1])
+
+    assert f"{odd}_price" in frame.columns
+
+
 def test_a_child_with_several_rows_per_key_is_refused(tmp_path: Path) -> None:
     _customers().to_parquet(tmp_path / "customers.parquet")
     pd.concat([PLANS, PLANS]).to_csv(tmp_path / "plans.csv", index=False)

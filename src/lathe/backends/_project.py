@@ -151,11 +151,16 @@ def _in_duckdb(project: Project, used: list[str]) -> dict[str, ibis.Table]:
         )
         with library_noise():
             con.register("batches", rows.to_pyarrow_batches())
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM batches')
+            con.execute(f"CREATE TABLE {_identifier(name)} AS SELECT * FROM batches")
         con.unregister("batches")
         close(rows)
     backend = ibis.duckdb.from_connection(con)
     return {name: backend.table(name) for name in used}
+
+
+def _identifier(name: str) -> str:
+    """``name`` quoted as a SQL identifier, whatever it holds."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _attach(project: Project, name: str, table: ibis.Table, tables: dict[str, ibis.Table]) -> ibis.Table:
