@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import ibis
@@ -32,6 +33,7 @@ _CSV = (
     "header = true, strict_mode = true, auto_type_candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR'], "
     "nullstr = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', 'none', '?', '-']"
 )
+T = TypeVar("T")
 LARGE_BYTES = 1 << 30
 MEMORY_LIMIT = "1GB"
 _READERS: dict[str, str] = {
@@ -101,13 +103,7 @@ def _held(frame: pd.DataFrame, where: str) -> ibis.Table:
 
 
 def _checked(con: duckdb.DuckDBPyConnection, where: str) -> ibis.Table:
-    count: tuple[int] | None = None
-
-    def counted() -> None:
-        nonlocal count
-        count = con.execute("SELECT count(*) FROM source").fetchone()
-
-    _run(where, counted)
+    count = _run(where, lambda: con.execute("SELECT count(*) FROM source").fetchone())
     if not count or count[0] == 0:
         raise EmptySourceError(f"{where}: the source holds no rows; check the file or the glob")
     return ibis.duckdb.from_connection(con).table("source")
@@ -181,9 +177,9 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _run(uri: str, action: Callable[[], object]) -> None:
+def _run(uri: str, action: Callable[[], T]) -> T:
     try:
-        action()
+        return action()
     except duckdb.IOException as exc:
         raise SourceNotFoundError(f"{uri}: cannot open the file ({_first_line(exc)})") from None
     except duckdb.Error as exc:
