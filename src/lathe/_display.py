@@ -26,6 +26,11 @@ def status(message: str) -> None:
     console.print(f"[bold cyan]lathe[/] {message}", highlight=False)
 
 
+def warning(message: str) -> None:
+    """One line a person must not miss."""
+    console.print(f"[bold yellow]lathe warning:[/] {message}", highlight=False)
+
+
 def leaderboard_table(board: Leaderboard, limit: int = 10) -> Table:
     """The leaderboard as a rich table, best first."""
     arrow = "↑" if board.greater_is_better else "↓"

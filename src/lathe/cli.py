@@ -120,6 +120,10 @@ def _train_parser(commands: Any) -> None:
         "--max-rows", type=int, default=workflows.MAX_ROWS,
         help=f"learn from a random sample of about this many rows of a larger table (default {workflows.MAX_ROWS:,})",
     )  # fmt: skip
+    train.add_argument(
+        "--keep-suspected-leaks", action="store_true",
+        help="keep columns that predict the target almost perfectly on their own (reported either way)",
+    )  # fmt: skip
     train.add_argument("--keep-pii", action="store_true", help="use columns flagged as personal data as features")
     train.add_argument("--out", required=True, help="bundle folder to write")
     train.set_defaults(run=_train)
@@ -129,7 +133,7 @@ def _train(args: argparse.Namespace) -> None:
     bundle = workflows.train(
         args.source, args.target, table=args.table, query=args.query, budget=args.budget,
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
-        out=args.out, max_rows=args.max_rows,
+        out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks,
     )  # fmt: skip
     del bundle
 

@@ -80,6 +80,7 @@ class _LatheEstimator(BaseEstimator):  # type: ignore[misc]
             data, target=target, budget=self.budget, trials=self.trials, task=self._task(), metric=self.metric,
             seed=self.seed, verbose=self.verbose, weight=weight_column, holdout=self.holdout,
             drop_duplicates=False,  # repeated rows are samples here, as everywhere in scikit-learn
+            keep_suspected_leaks=True,  # X is chosen by the caller; suspects are reported in bundle_.manifest
         )  # fmt: skip
         self.leaderboard_: Leaderboard = self.bundle_.leaderboard
         return self

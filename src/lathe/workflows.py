@@ -25,7 +25,7 @@ from lathe.backends import close, is_project, open_table, read_project, sampled,
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
-from lathe.features import FeaturePlan, plan_features
+from lathe.features import FeaturePlan, Leak, coerce_frame, find_leaks, plan_features, usable_inputs
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
 from lathe.report import render_profile, render_report
 from lathe.search import (
@@ -83,6 +83,7 @@ def train(
     holdout: float = HOLDOUT_SHARE,
     drop_duplicates: bool = True,
     max_rows: int | None = MAX_ROWS,
+    keep_suspected_leaks: bool = False,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
@@ -94,7 +95,9 @@ def train(
     metrics; 0 fits on every row. Duplicate rows are dropped unless ``drop_duplicates`` is
     false. A table of more than ``max_rows`` rows is profiled whole but learnt from a random
     sample of about ``max_rows`` (``None``: every row), drawn where it lives and reported.
-    Columns flagged as personal data are left
+    Columns that look like label leaks (see ``lathe.features.find_leaks``) are reported, and
+    the strong suspects left out unless ``keep_suspected_leaks``. Columns flagged as personal
+    data are left
     out of the features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
@@ -126,7 +129,9 @@ def train(
     )
     split = _split(frame, target, the_task, seed, (holdout, drop_duplicates), weight)
     roles = (target,) if weight is None else (target, weight)
-    plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii)
+    leaks = _leaks(profile, split, roles, keep_pii, the_task)
+    removed = {} if keep_suspected_leaks else {leak.column: leak.finding for leak in leaks if leak.strong}
+    plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii, leaks=removed)
     if plan.left_out:
         _display.status(f"left out of the features: {_left_out(plan)}")
     X = plan.transform(split.train)
@@ -145,7 +150,7 @@ def train(
         "train_seconds": time.monotonic() - started,
     }
     fetched = (fingerprint(frame), len(frame))
-    bundle = _assemble(uri, fetched, profile, plan, model, board, split, spec, (target, weight), timings)
+    bundle = _assemble(uri, fetched, profile, plan, model, board, split, spec, (target, weight), timings, leaks)
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -234,6 +239,15 @@ def fingerprint(frame: pd.DataFrame) -> str:
 def _check_output(path: Path) -> None:
     if path.suffix.lower() not in (".csv", ".parquet"):
         raise InvalidParameterError(f"{path}: the output file must end in .csv or .parquet")
+
+
+def _leaks(profile: Profile, split: _Split, roles: tuple[str, ...], keep_pii: bool, task: Task) -> list[Leak]:
+    """The suspected label leaks among the usable columns, each said as a warning."""
+    inputs = usable_inputs(profile, roles, keep_pii)
+    leaks = find_leaks(coerce_frame(split.train, inputs), split.y_train, task, roles[0])
+    for leak in leaks:
+        _display.warning(f"suspected leak: {leak.column} {leak.finding}")
+    return leaks
 
 
 def _target_of(source: str | Path | pd.DataFrame, target: str | None) -> str:
@@ -338,7 +352,7 @@ def _refit(board: Leaderboard, X: np.ndarray, split: _Split, spec: SearchSpec) -
 
 def _assemble(
     uri: str, fetched: tuple[str, int], profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
-    split: _Split, spec: SearchSpec, roles: tuple[str, str | None], timings: dict[str, float],
+    split: _Split, spec: SearchSpec, roles: tuple[str, str | None], timings: dict[str, float], leaks: list[Leak],
 ) -> Bundle:  # fmt: skip
     target, weight = roles
     raw = model.predict(plan.transform(split.holdout)) if len(split.holdout) else None
@@ -355,6 +369,7 @@ def _assemble(
         "ids": ids,
         "inputs": _inputs(plan),
         "left_out": plan.to_dict()["left_out"],
+        "leakage": [leak.to_dict() for leak in leaks],
         "metric": spec.metric.name,
         "metrics": {"cv": {spec.metric.name: board.best.cv_score}, "holdout": holdout},
         "model": {"family": board.best.family, "params": board.best.params, "rounds": board.best.rounds},
@@ -445,6 +460,10 @@ def _report_data(
 
 def _notes(manifest: dict[str, Any]) -> list[str]:
     data, notes = manifest["data"], []
+    left_out = {item["column"] for item in manifest["left_out"]}
+    for leak in manifest["leakage"]:
+        fate = "left out" if leak["column"] in left_out else "kept" if leak["strong"] else "reported only"
+        notes.append(f"Suspected leak ({fate}): {leak['column']} {leak['finding']}.")
     if data["fetched_rows"] < data["rows"]:
         notes.append(f"lathe learnt from a random sample of {data['fetched_rows']:,} of the {data['rows']:,} rows.")
     if data["unlabelled_rows"]:

@@ -1,7 +1,8 @@
 """Features: the fitted, portable plan from raw columns to model inputs."""
 
 from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame
-from lathe.features._plan import FeaturePlan, plan_features
+from lathe.features._leakage import Leak, find_leaks
+from lathe.features._plan import FeaturePlan, plan_features, usable_inputs
 from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
 
 __all__ = [
@@ -10,10 +11,13 @@ __all__ = [
     "FeaturePlan",
     "Impute",
     "InputColumn",
+    "Leak",
     "OneHot",
     "TextStats",
     "Transform",
     "coerce_frame",
+    "find_leaks",
     "plan_features",
     "transform_from_dict",
+    "usable_inputs",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,16 +79,33 @@ class FeaturePlan:
         )
 
 
+def usable_inputs(
+    profile: Profile, exclude: tuple[str, ...] = (), keep_personal: bool = False
+) -> tuple[InputColumn, ...]:
+    """The raw columns of ``profile`` a plan may use, with their kinds (see ``plan_features``)."""
+    return tuple(
+        InputColumn(c.name, _input_kind(c.storage, c.semantic_type))
+        for c in profile.columns
+        if c.name not in exclude and _left_out_because(c, keep_personal) is None
+    )
+
+
 def plan_features(
-    profile: Profile, frame: pd.DataFrame, exclude: tuple[str, ...] = (), keep_personal: bool = False
+    profile: Profile,
+    frame: pd.DataFrame,
+    exclude: tuple[str, ...] = (),
+    keep_personal: bool = False,
+    leaks: Mapping[str, str] | None = None,
 ) -> FeaturePlan:
     """Choose a transform per usable column of ``profile`` and fit it on ``frame``.
 
-    ``exclude`` names columns that are not features (the target). Identifiers, constants
-    and, unless ``keep_personal``, columns flagged as personal data are left out with the
-    reason recorded.
+    ``exclude`` names columns that are not features (the target). Identifiers, constants,
+    unless ``keep_personal`` columns flagged as personal data, and the columns of ``leaks``
+    (column: why it is suspected) are left out with the reason recorded.
     """
+    leaks = leaks or {}
     reasons = {c.name: _left_out_because(c, keep_personal) for c in profile.columns if c.name not in exclude}
+    reasons |= {name: f"suspected leak: {why}" for name, why in leaks.items() if reasons.get(name, "") is None}
     used = [c for c in profile.columns if c.name in reasons and reasons[c.name] is None]
     inputs = tuple(InputColumn(c.name, _input_kind(c.storage, c.semantic_type)) for c in used)
     coerced = coerce_frame(frame, inputs)
