@@ -128,6 +128,20 @@ def test_categories_differing_only_in_case_are_one_level_at_training_and_scoring
     assert not OneHot.fit("plan", pd.Series(["a", "a", "b", "b"], dtype=object)).fold_case
 
 
+def test_dates_get_cyclic_parts_and_days_elapsed_replayed_exactly() -> None:
+    stamps = pd.Series(pd.to_datetime(["2024-12-31 23:00", "2025-01-01 01:00", "2025-01-11 12:00", None]))
+    step = DateParts.fit("d", stamps)
+    again = transform_from_dict(json.loads(json.dumps(step.to_dict())))
+    columns = dict(zip(again.outputs, again.apply(stamps), strict=True))
+
+    assert step.cyclic == ("month", "day", "weekday", "hour")
+    np.testing.assert_allclose(columns["d__days"], [0.0, 2 / 24, 10.5 + 1 / 24, 2 / 24])  # missing: the median
+    np.testing.assert_allclose(columns["d__month_cos"][:2], np.cos(2 * np.pi * np.array([12, 1]) / 12))
+    assert abs(columns["d__month_sin"][0] - columns["d__month_sin"][1]) < 1.0  # December beside January
+    for ours, replayed in zip(step.apply(stamps), again.apply(stamps), strict=True):
+        np.testing.assert_array_equal(ours, replayed)
+
+
 def test_date_parts_keep_only_varying_parts() -> None:
     stamps = pd.Series(pd.to_datetime(["2024-01-01", "2024-02-03", None]))
     step = DateParts.fit("d", stamps)

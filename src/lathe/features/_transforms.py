@@ -17,6 +17,7 @@ import pandas as pd
 MAX_LEVELS = 30
 MIN_LEVEL_SHARE = 0.001
 DATE_PARTS = ("year", "month", "day", "weekday", "hour", "minute")
+CYCLES = {"month": 12, "day": 31, "weekday": 7, "hour": 24, "minute": 60}
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,17 @@ def _folded(values: pd.Series, fold_case: bool) -> pd.Series:
 
 @dataclass(frozen=True)
 class DateParts(Transform):
-    """Calendar parts of a timestamp, missing parts filled by the training median."""
+    """Calendar parts of a timestamp, the cyclic ones also as a sine and cosine (so that December
+    sits next to January), and the days elapsed since the earliest training timestamp; missing
+    values filled by the training medians."""
 
     kind: ClassVar[str] = "date_parts"
     parts: tuple[str, ...] = ()
     fills: tuple[float, ...] = ()
     indicator: bool = False
+    cyclic: tuple[str, ...] = ()
+    reference: float | None = None  # days since 1970-01-01 of the earliest training timestamp
+    elapsed_fill: float = 0.0
 
     @classmethod
     def fit(cls, column: str, values: pd.Series) -> DateParts:
@@ -123,19 +129,42 @@ class DateParts(Transform):
         table = _date_parts(values, DATE_PARTS)
         varying = [p for p in DATE_PARTS if table[p].nunique(dropna=True) > 1]
         fills = tuple(float(table[p].median()) if table[p].notna().any() else 0.0 for p in varying)
-        return cls(column=column, parts=tuple(varying), fills=fills, indicator=bool(values.isna().any()))
+        days = _days(values)
+        present = bool(np.isfinite(days).any())
+        reference = float(np.nanmin(days)) if present else None
+        return cls(
+            column=column, parts=tuple(varying), fills=fills, indicator=bool(values.isna().any()),
+            cyclic=tuple(p for p in varying if p in CYCLES), reference=reference,
+            elapsed_fill=float(np.nanmedian(days) - reference) if reference is not None else 0.0,
+        )  # fmt: skip
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        names = tuple(f"{self.column}__{part}" for part in self.parts)
-        return (*names, f"{self.column}__missing") if self.indicator else names
+        names = [f"{self.column}__{part}" for part in self.parts]
+        names += [f"{self.column}__{part}_{wave}" for part in self.cyclic for wave in ("sin", "cos")]
+        names += [f"{self.column}__days"] if self.reference is not None else []
+        return (*names, f"{self.column}__missing") if self.indicator else tuple(names)
 
     def apply(self, values: pd.Series) -> list[np.ndarray]:
         table = _date_parts(values, self.parts)
-        columns = [
-            table[p].fillna(fill).to_numpy(dtype="float64") for p, fill in zip(self.parts, self.fills, strict=True)
-        ]
+        filled = {
+            p: table[p].fillna(fill).to_numpy(dtype="float64") for p, fill in zip(self.parts, self.fills, strict=True)
+        }
+        columns = list(filled.values())
+        for part in self.cyclic:
+            angle = 2 * np.pi * filled[part] / CYCLES[part]
+            columns += [np.sin(angle), np.cos(angle)]
+        if self.reference is not None:
+            elapsed = _days(values) - self.reference
+            columns.append(np.where(np.isnan(elapsed), self.elapsed_fill, elapsed))
         return [*columns, values.isna().to_numpy().astype("float64")] if self.indicator else columns
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 as floats, NaN where missing."""
+    stamps = values.to_numpy(dtype="datetime64[ns]")
+    days = stamps.astype(np.int64).astype(np.float64) / 86_400e9
+    return np.where(np.isnat(stamps), np.nan, days)
 
 
 @dataclass(frozen=True)
