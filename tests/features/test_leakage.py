@@ -58,6 +58,16 @@ def test_honest_signal_is_not_a_leak() -> None:
     assert find_leaks(frame, y, Task.BINARY, "target") == []
 
 
+def test_the_rank_auc_is_sklearns() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from lathe.features._leakage import _auc
+
+    rng = np.random.default_rng(2)
+    labels, scores = rng.integers(0, 2, 500), rng.integers(0, 20, 500).astype(float)  # many ties
+    assert _auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+
+
 def test_a_monotone_leak_in_a_number_is_caught_out_of_fold() -> None:
     rng = np.random.default_rng(1)
     delay = rng.normal(10, 20, 5000)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.metrics import r2_score
 
 from lathe.profile import Task
 
@@ -95,10 +95,17 @@ def _score(codes: np.ndarray, y: np.ndarray, task: Task, folds: np.ndarray) -> f
     if task is Task.REGRESSION:
         return float(r2_score(targets[:, 0], predicted[:, 0]))
     if task is Task.BINARY:
-        return float(roc_auc_score(targets[:, 1], predicted[:, 1]))
+        return _auc(targets[:, 1], predicted[:, 1])
     present = targets.sum(axis=0) > 0
-    scores = [roc_auc_score(targets[:, k], predicted[:, k]) for k in np.flatnonzero(present)]
-    return float(np.mean(scores))
+    return float(np.mean([_auc(targets[:, k], predicted[:, k]) for k in np.flatnonzero(present)]))
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of 0/1 ``labels`` by ``scores``, from average ranks (ties count half)."""
+    positive = labels == 1
+    count = int(positive.sum())
+    ranks = pd.Series(scores).rank().to_numpy()
+    return float((ranks[positive].sum() - count * (count + 1) / 2) / (count * (len(labels) - count)))
 
 
 def _targets(y: np.ndarray, task: Task) -> np.ndarray:
