@@ -42,6 +42,12 @@ from lathe.search import (
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
+TRANSFORM_WORDS = {
+    "impute": "number: median for missing, plus a missing flag where needed",
+    "one_hot": "category: one column per frequent level, the rest as other",
+    "date_parts": "date: calendar parts, their sine and cosine, days elapsed",
+    "text_stats": "text: length and word count",
+}
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
 MIN_CLASS_ROWS = 3
 MIN_FIT_ROWS = 2  # without a holdout: enough for two cross-validation folds
@@ -389,7 +395,7 @@ def _assemble(
         "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
         "timings": timings,
     }
-    report = render_report(_report_data(manifest, board, split, raw, spec.metric))
+    report = render_report(_report_data(manifest, plan, board, split, raw, spec.metric))
     return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=board, report_html=report)
 
 
@@ -438,7 +444,12 @@ def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.Dat
 
 
 def _report_data(
-    manifest: dict[str, Any], board: Leaderboard, split: _Split, raw: np.ndarray | None, metric: Metric
+    manifest: dict[str, Any],
+    plan: FeaturePlan,
+    board: Leaderboard,
+    split: _Split,
+    raw: np.ndarray | None,
+    metric: Metric,
 ) -> dict[str, Any]:
     task = Task(manifest["task"])
     return {
@@ -450,6 +461,15 @@ def _report_data(
         "lathe_version": manifest["lathe_version"],
         "metric": metric.name,
         "data": {**manifest["data"], "columns": _column_rows(manifest)},
+        "features": [
+            {
+                "column": step.column,
+                "transform": TRANSFORM_WORDS.get(step.kind, step.kind),
+                "features": list(step.outputs),
+            }
+            for step in plan.steps
+        ],
+        "leakage": [{**leak, "fate": _fate(leak, manifest)} for leak in manifest["leakage"]],
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
         "holdout": manifest["metrics"]["holdout"],
         "evaluation": {} if raw is None else _evaluation(task, split, raw),
@@ -458,12 +478,16 @@ def _report_data(
     }
 
 
+def _fate(leak: dict[str, Any], manifest: dict[str, Any]) -> str:
+    if leak["column"] in {item["column"] for item in manifest["left_out"]}:
+        return "left out"
+    return "kept" if leak["strong"] else "reported only"
+
+
 def _notes(manifest: dict[str, Any]) -> list[str]:
     data, notes = manifest["data"], []
-    left_out = {item["column"] for item in manifest["left_out"]}
     for leak in manifest["leakage"]:
-        fate = "left out" if leak["column"] in left_out else "kept" if leak["strong"] else "reported only"
-        notes.append(f"Suspected leak ({fate}): {leak['column']} {leak['finding']}.")
+        notes.append(f"Suspected leak ({_fate(leak, manifest)}): {leak['column']} {leak['finding']}.")
     if data["fetched_rows"] < data["rows"]:
         notes.append(f"lathe learnt from a random sample of {data['fetched_rows']:,} of the {data['rows']:,} rows.")
     if data["unlabelled_rows"]:

@@ -63,6 +63,11 @@ def _data(task: str) -> dict[str, Any]:
         "holdout": {"roc_auc": 0.9},
         "evaluation": evaluation,
         "importance": [{"column": "amount", "importance": 0.7}, {"column": "plan", "importance": 0.3}],
+        "features": [
+            {"column": "amount", "transform": "number", "features": ["amount", "amount__missing"]},
+            {"column": "plan", "transform": "category", "features": [f"plan={k}" for k in range(9)]},
+        ],
+        "leakage": [{"column": "outcome", "finding": "predicts target almost perfectly", "fate": "left out"}],
         "notes": ["a note"],
     }  # fmt: skip
 
@@ -76,6 +81,16 @@ def test_every_chart_of_the_task_is_there(task: str) -> None:
     html = render_report(_data(task))
     assert _charts(html) == CHARTS[task]
     assert html.count("<svg") == len(CHARTS[task])
+
+
+def test_the_features_section_says_what_came_from_what_and_the_leaks() -> None:
+    html = render_report(_data("binary"))
+    section = html[html.index("<h2>Features</h2>") :]
+
+    assert "amount, amount__missing" in section
+    assert "plan=0, plan=1, plan=2, plan=3, plan=4, plan=5, ... 3 more" in section
+    assert "Suspected label leaks" in section
+    assert "predicts target almost perfectly" in section
 
 
 def test_text_is_escaped() -> None:
@@ -201,3 +216,4 @@ def test_a_trained_bundles_report_renders(tmp_path: Path, chromium_path: str, pa
     assert all(width > 100 and height > 50 for width, height in boxes)
     assert "customer_id" in text
     assert "identifier" in text
+    assert "signup__month_sin" in text  # the features section

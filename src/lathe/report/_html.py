@@ -58,6 +58,7 @@ def render_report(data: Mapping[str, Any]) -> str:
     sections = [
         _header(data),
         _data_section(data.get("data") or {}),
+        _features_section(data.get("features") or [], data.get("leakage") or []),
         _leaderboard_section(data.get("leaderboard") or [], metric),
         _holdout_section(data.get("holdout") or {}, metric),
         _evaluation_section(str(data.get("task", "")), data.get("evaluation") or {}),
@@ -127,6 +128,27 @@ def _data_section(data: Mapping[str, Any]) -> str:
     classes = ["" if c.get("used") else "unused" for c in columns]
     table = _table(["column", "type", "missing", "distinct", "feature", "why not"], rows, classes)
     return _section("Data", counts + table)
+
+
+def _features_section(features: Sequence[Mapping[str, Any]], leaks: Sequence[Mapping[str, Any]]) -> str:
+    """What was generated from each raw column, and the suspected leaks."""
+    if not features:
+        return ""
+    rows = [
+        _cell(f.get("column")) + _cell(f.get("transform")) + _number(len(f.get("features") or []), ",")
+        + _cell(_shown(f.get("features") or []))
+        for f in features
+    ]  # fmt: skip
+    body = "<p>Each raw column in use and the model inputs made from it; columns left out, and why, are in Data.</p>"
+    body += _table(["column", "transform", "features", "names"], rows)
+    if leaks:
+        fates = [_cell(leak.get("column")) + _cell(leak.get("finding")) + _cell(leak.get("fate")) for leak in leaks]
+        body += "<h3>Suspected label leaks</h3>" + _table(["column", "finding", "what lathe did"], fates)
+    return _section("Features", body)
+
+
+def _shown(names: Sequence[str], limit: int = 6) -> str:
+    return ", ".join(names[:limit]) + (f", ... {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _count(value: object) -> str:
