@@ -14,7 +14,7 @@ import pytest
 import lathe
 from lathe import registry as registry_module
 from lathe.cli import main
-from lathe.errors import BundleIntegrityError, InvalidParameterError, RegistryError
+from lathe.errors import BundleIntegrityError, InvalidParameterError, RegistryError, SourceUnreachableError
 from lathe.registry import Registry
 from lathe.testing import mixed_table
 
@@ -158,6 +158,16 @@ def test_a_changed_stored_bundle_is_refused(tmp_path: Path, bundle_folder: Path)
 
     with pytest.raises(BundleIntegrityError, match="late version 1: its stored bundle was changed"):
         registry.load("late", 1)
+
+
+def test_a_registry_that_cannot_be_opened_or_written_is_named(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(SourceUnreachableError, match="cannot open the registry at"):
+        Registry(tmp_path / "taken")
+
+    registry = Registry(tmp_path / "registry")
+    with pytest.raises(RegistryError, match="refused the change: no such table"), registry.catalog.transaction() as tx:
+        tx.execute("SELECT * FROM nowhere")
 
 
 def test_a_postgresql_registry_needs_a_store_folder() -> None:

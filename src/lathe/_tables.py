@@ -9,8 +9,22 @@ import html
 from collections.abc import Sequence
 
 Row = Sequence[object]
+# A value's summary: a title, column headers, the rows shown, and how many rows there are in all.
+Summary = tuple[str, Sequence[str], Sequence[Row], int]
 STYLE = "border-collapse:collapse;font-size:0.9em"
 CELL = "padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"
+
+
+def summary_text(summary: Summary) -> str:
+    """A summary as a terminal ``repr``: the title, then the table, counting the rows not shown."""
+    title, headers, rows, total = summary
+    return f"{title}\n{text_table(headers, rows, more=total - len(rows))}"
+
+
+def summary_html(summary: Summary) -> str:
+    """A summary as a notebook's ``_repr_html_``."""
+    title, headers, rows, total = summary
+    return html_block(title, [], html_table(headers, rows, more=total - len(rows)))
 
 
 def text_table(headers: Row, rows: Sequence[Row], more: int = 0) -> str:

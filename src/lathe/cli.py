@@ -166,9 +166,6 @@ def _info(args: argparse.Namespace) -> None:
 
 def _summary(bundle: Bundle) -> Table:
     m = bundle.manifest
-    table = Table(title=f"bundle {m['target']} ({m['task']})", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
     rows = {
         "model": f"{m['model']['family']} {json.dumps(m['model']['params'])}",
         "classes": ", ".join(map(str, m["classes"])) or "-",
@@ -182,6 +179,14 @@ def _summary(bundle: Bundle) -> Table:
         "created": m["created"],
         "versions": ", ".join(f"{k} {v}" for k, v in m["libraries"].items()),
     }
+    return _facts(f"bundle {m['target']} ({m['task']})", rows)
+
+
+def _facts(title: str, rows: dict[str, str]) -> Table:
+    """A titled table of named facts, a row each."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
     for key, value in rows.items():
         table.add_row(key, value)
     return table
@@ -216,9 +221,6 @@ def _registry_show(args: argparse.Namespace) -> None:
 
 
 def _version_table(v: Version) -> Table:
-    table = Table(title=f"{v.name} version {v.number}: {v.stage}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
     rows = {
         "model": f"{v.family}, {v.task} of {v.target}",
         "cv": _metrics(v.metrics.get("cv", {})),
@@ -228,9 +230,7 @@ def _version_table(v: Version) -> Table:
         "created": v.created,
         "bundle": str(v.folder),
     }
-    for key, value in rows.items():
-        table.add_row(key, value)
-    return table
+    return _facts(f"{v.name} version {v.number}: {v.stage}", rows)
 
 
 def _registry_promote(args: argparse.Namespace) -> None:

@@ -42,12 +42,6 @@ from lathe.search import (
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
-TRANSFORM_WORDS = {
-    "impute": "number: median for missing, plus a missing flag where needed",
-    "one_hot": "category: one column per frequent level, the rest as other",
-    "date_parts": "date: calendar parts, their sine and cosine, days elapsed",
-    "text_stats": "text: length and word count",
-}
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
 MIN_CLASS_ROWS = 3
 MIN_FIT_ROWS = 2  # without a holdout: enough for two cross-validation folds
@@ -464,7 +458,7 @@ def _report_data(
         "features": [
             {
                 "column": step.column,
-                "transform": TRANSFORM_WORDS.get(step.kind, step.kind),
+                "transform": step.described,
                 "features": list(step.outputs),
             }
             for step in plan.steps

@@ -156,6 +156,14 @@ def test_a_detailed_profile_runs_in_the_database(server: str, table: pd.DataFram
     )
 
 
+def test_a_table_larger_than_max_rows_is_sampled_in_the_database(server: str) -> None:
+    bundle = lathe.train(server, target="target", table="lathe_customers", trials=1, max_rows=200, verbose=False)
+    data = bundle.manifest["data"]
+
+    assert data["rows"] == 400
+    assert 120 < data["fetched_rows"] < 280  # drawn afresh each time: neither engine takes a seed through Ibis
+
+
 def test_a_failed_train_closes_its_connection(server: str) -> None:
     with pytest.raises(lathe.errors.ColumnNotFoundError):
         lathe.train(server, target="nope", table="lathe_customers", trials=1, verbose=False)

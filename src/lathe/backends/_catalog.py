@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lathe.backends._databases import describe
-from lathe.errors import MissingDependencyError, SourceUnreachableError
+from lathe.errors import MissingDependencyError, RegistryError, SourceUnreachableError
 
 Row = tuple[Any, ...]
 
@@ -32,6 +32,7 @@ class Catalog:
         """A transaction, committed on success and rolled back on error; ``lock`` names a table
         to hold the write lock on from the start (serialising writers, not readers)."""
         connection = _connect_postgres(self.uri) if self.postgres else _connect_sqlite(self.uri)
+        refused = _driver_error(self.postgres)
         cursor = connection.cursor()
         try:
             if self.postgres:
@@ -41,6 +42,11 @@ class Catalog:
                 cursor.execute("BEGIN IMMEDIATE" if lock else "BEGIN")
             yield Transaction(cursor, self.postgres)
             connection.commit()
+        except refused as exc:
+            connection.rollback()
+            raise RegistryError(
+                f"the registry at {describe(self.uri)} refused the change: {_first_line(exc)}"
+            ) from None
         except BaseException:
             connection.rollback()
             raise
@@ -64,11 +70,27 @@ class Transaction:
 
 def _connect_sqlite(uri: str) -> Any:
     path = Path(uri.removeprefix("sqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Transactions are begun explicitly; a busy writer is waited for rather than failed.
-    connection = sqlite3.connect(path, timeout=60, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Transactions are begun explicitly; a busy writer is waited for rather than failed.
+        connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+    except (OSError, sqlite3.Error) as exc:
+        raise SourceUnreachableError(f"cannot open the registry at {path}: {_first_line(exc)}") from None
     return connection
+
+
+def _driver_error(postgres: bool) -> type[Exception]:
+    """The base class of the errors the database's driver raises."""
+    if not postgres:
+        return sqlite3.Error
+    import psycopg
+
+    return psycopg.Error
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _connect_postgres(uri: str) -> Any:
@@ -79,5 +101,4 @@ def _connect_postgres(uri: str) -> Any:
     try:
         return psycopg.connect(uri.replace("postgres://", "postgresql://", 1), connect_timeout=10)
     except psycopg.OperationalError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SourceUnreachableError(f"cannot open the registry at {describe(uri)}: {reason}") from None
+        raise SourceUnreachableError(f"cannot open the registry at {describe(uri)}: {_first_line(exc)}") from None

@@ -25,6 +25,7 @@ class Transform:
     """Base of the fitted transforms; ``kind`` names the class in saved plans."""
 
     kind: ClassVar[str] = ""
+    described: ClassVar[str] = ""  # what it makes, in words, for the report
     column: str
 
     @property
@@ -46,6 +47,7 @@ class Impute(Transform):
     """A number with missing values replaced by the training median, plus a missing flag."""
 
     kind: ClassVar[str] = "impute"
+    described: ClassVar[str] = "number: median for missing, plus a missing flag where needed"
     fill: float = 0.0
     indicator: bool = False
 
@@ -76,6 +78,7 @@ class OneHot(Transform):
     """
 
     kind: ClassVar[str] = "one_hot"
+    described: ClassVar[str] = "category: one column per frequent level, the rest as other"
     levels: tuple[str, ...] = ()
     indicator: bool = False
     fold_case: bool = False
@@ -116,6 +119,7 @@ class DateParts(Transform):
     values filled by the training medians."""
 
     kind: ClassVar[str] = "date_parts"
+    described: ClassVar[str] = "date: calendar parts, their sine and cosine, days elapsed"
     parts: tuple[str, ...] = ()
     fills: tuple[float, ...] = ()
     indicator: bool = False
@@ -172,6 +176,7 @@ class TextStats(Transform):
     """Length in characters and count of words of a free text; 0 when missing."""
 
     kind: ClassVar[str] = "text_stats"
+    described: ClassVar[str] = "text: length and word count"
 
     @classmethod
     def fit(cls, column: str, values: pd.Series) -> TextStats:

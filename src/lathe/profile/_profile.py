@@ -10,7 +10,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
-from lathe._tables import html_block, html_table, text_table
+from lathe._tables import Summary, summary_html, summary_text
 from lathe.backends import fetch
 from lathe.errors import ColumnNotFoundError
 from lathe.profile._issues import column_issues
@@ -88,22 +88,20 @@ class Profile:
         """Column names in table order."""
         return [c.name for c in self.columns]
 
-    def _summary(self) -> tuple[str, list[str], list[list[object]]]:
+    def _summary(self) -> Summary:
         title = f"Profile: {self.rows:,} rows, {len(self.columns)} columns"
         headers = ["column", "type", "storage", "missing", "distinct"]
         rows: list[list[object]] = [
             [c.name, c.semantic_type.value, c.storage, f"{c.missing_share:.0%}", c.distinct]
             for c in self.columns[:SHOWN]
         ]
-        return title, headers, rows
+        return title, headers, rows, len(self.columns)
 
     def __repr__(self) -> str:
-        title, headers, rows = self._summary()
-        return f"{title}\n{text_table(headers, rows, more=max(0, len(self.columns) - SHOWN))}"
+        return summary_text(self._summary())
 
     def _repr_html_(self) -> str:
-        title, headers, rows = self._summary()
-        return html_block(title, [], html_table(headers, rows, more=max(0, len(self.columns) - SHOWN)))
+        return summary_html(self._summary())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a schema version."""

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from lathe._tables import html_block, html_table, text_table
+from lathe._tables import Summary, summary_html, summary_text
 
 SCHEMA_VERSION = 1
 SHOWN = 10
@@ -62,7 +62,7 @@ class Leaderboard:
         """One flat dict per candidate, best first, with its rank."""
         return [{"rank": i, **c.to_dict()} for i, c in enumerate(self.ranked(), start=1)]
 
-    def _summary(self) -> tuple[str, list[str], list[list[object]]]:
+    def _summary(self) -> Summary:
         direction = "higher" if self.greater_is_better else "lower"
         title = f"Leaderboard: {len(self.candidates)} candidates by {self.metric} ({direction} is better)"
         headers = ["rank", "#", "family", self.metric, "± std", "fit s/fold", "params"]
@@ -70,15 +70,13 @@ class Leaderboard:
             [i, c.number, c.family, c.cv_score, c.cv_std, round(c.fit_seconds, 3), _params(c.params)]
             for i, c in enumerate(self.ranked()[:SHOWN], start=1)
         ]
-        return title, headers, rows
+        return title, headers, rows, len(self.candidates)
 
     def __repr__(self) -> str:
-        title, headers, rows = self._summary()
-        return f"{title}\n{text_table(headers, rows, more=max(0, len(self.candidates) - SHOWN))}"
+        return summary_text(self._summary())
 
     def _repr_html_(self) -> str:
-        title, headers, rows = self._summary()
-        return html_block(title, [], html_table(headers, rows, more=max(0, len(self.candidates) - SHOWN)))
+        return summary_html(self._summary())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a schema version."""
