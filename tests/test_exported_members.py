@@ -10,6 +10,7 @@ import pytest
 PACKAGES = [
     "lathe",
     "lathe.backends",
+    "lathe.batch",
     "lathe.bundle",
     "lathe.errors",
     "lathe.explain",
@@ -19,6 +20,7 @@ PACKAGES = [
     "lathe.mlflow",
     "lathe.report",
     "lathe.search",
+    "lathe.serve",
     "lathe.sklearn",
     "lathe.testing",
 ]

@@ -1,4 +1,4 @@
-"""The ``lathe`` command: profile, train, predict, explain, info, registry.
+"""The ``lathe`` command: profile, train, predict, explain, info, registry, serve, batch.
 
 Errors lathe raises on purpose are printed as one line, without a traceback, and the
 command exits with status 2.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
-from lathe import _display, workflows
+from lathe import _display, batch, workflows
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import LatheError
 from lathe.registry import STAGES, Registry, Version
@@ -32,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _display.console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        _display.console.print("interrupted; nothing was written")
+        _display.console.print(
+            "interrupted; nothing was half-written (a `lathe batch` run resumes where it stopped when run again)"
+        )
         return 130
     return 0
 
@@ -62,17 +65,77 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=_info)
     _registry_parser(commands)
+    _serve_parser(commands)
+    _batch_parser(commands)
     return parser
 
 
-def _registry_parser(commands: Any) -> None:
-    registry = commands.add_parser("registry", help="versions of bundles, by name, in stages")
-    actions = registry.add_subparsers(required=True, metavar="ACTION")
+def _registry_arguments() -> argparse.ArgumentParser:
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
         "--registry", help="a folder, sqlite:///FILE or postgresql://... ($LATHE_REGISTRY, else ./lathe-registry)"
     )
     where.add_argument("--store", help="folder for the bundles of a PostgreSQL registry ($LATHE_REGISTRY_STORE)")
+    return where
+
+
+def _serve_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve", parents=[_registry_arguments()], help="answer predictions and explanations over REST"
+    )
+    serve.add_argument("model", help="a bundle folder, NAME (its production version, followed as it changes) or NAME:N")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--api-key", help="require this key on every request but /health and /ready ($LATHE_API_KEY)")
+    serve.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the registry (default 2)")
+    serve.add_argument("--max-rows", type=int, help="rows per request at most (default 10,000)")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from lathe import serve  # only here: it needs the serve extra
+
+    api_key = args.api_key or os.environ.get("LATHE_API_KEY")
+    serve.serve(
+        args.model, args.host, args.port, api_key=api_key, registry=args.registry, store=args.store,
+        poll=args.poll, max_rows=args.max_rows or serve.MAX_ROWS,
+    )  # fmt: skip
+
+
+def _batch_parser(commands: Any) -> None:
+    scoring = commands.add_parser(
+        "batch", parents=[_registry_arguments()],
+        help="score files or a table in parallel chunks into Parquet parts; run again to resume",
+    )  # fmt: skip
+    scoring.add_argument("model", help="a bundle folder, NAME (its production version) or NAME:N")
+    scoring.add_argument(
+        "sources", nargs="+", metavar="SOURCE",
+        help="the rows to score: files (CSV, TSV, Parquet, JSON, NDJSON, Excel; a shell glob gives several) "
+        "or a database URI with --table or --query",
+    )  # fmt: skip
+    scoring.add_argument("--out", required=True, help="folder for the Parquet parts; the same folder resumes a run")
+    rows = scoring.add_mutually_exclusive_group()
+    rows.add_argument("--table", help="with a database URI: the table to score; with an Excel workbook: the sheet")
+    rows.add_argument("--query", help="with a database URI: a SELECT whose rows to score")
+    scoring.add_argument(
+        "--chunk-rows", type=int, default=batch.CHUNK_ROWS,
+        help=f"rows per chunk, and per part file (default {batch.CHUNK_ROWS:,})",
+    )  # fmt: skip
+    scoring.add_argument("--workers", type=int, help="processes that score (default: one per core)")
+    scoring.set_defaults(run=_batch)
+
+
+def _batch(args: argparse.Namespace) -> None:
+    batch.score(
+        args.model, args.sources, args.out, table=args.table, query=args.query, chunk_rows=args.chunk_rows,
+        workers=args.workers, registry=args.registry, store=args.store,
+    )  # fmt: skip
+
+
+def _registry_parser(commands: Any) -> None:
+    registry = commands.add_parser("registry", help="versions of bundles, by name, in stages")
+    actions = registry.add_subparsers(required=True, metavar="ACTION")
+    where = _registry_arguments()
     add = actions.add_parser("add", parents=[where], help="register a bundle as the next version of a name")
     add.add_argument("bundle", help="bundle folder")
     add.add_argument("--name", required=True, help="the model's name")

@@ -30,7 +30,7 @@ from typing import Any
 from lathe import backends, errors
 from lathe import bundle as bundles
 
-__all__ = ["DEFAULT_LOCATION", "STAGES", "Registry", "Version"]
+__all__ = ["DEFAULT_LOCATION", "STAGES", "Registry", "Version", "open_model"]
 
 STAGES = ("none", "staging", "production", "archived")
 DEFAULT_LOCATION = "lathe-registry"
@@ -152,6 +152,16 @@ class Registry:
             )
         return found[0]
 
+    def production(self, name: str) -> Version:
+        """The production version of ``name``."""
+        found = [v for v in self.versions(name) if v.stage == "production"]
+        if not found:
+            raise errors.RegistryError(
+                f"{name} has no production version; promote one with `lathe registry promote {name} N "
+                f"--to production`, or name a version as {name}:N"
+            )
+        return found[0]
+
     def load(self, name: str, number: int | None = None) -> bundles.Bundle:
         """The bundle of ``version(name, number)``, verified against its checksums and its record."""
         version = self.version(name, number)
@@ -247,6 +257,30 @@ class Registry:
         values["folder"] = self.store / values["folder"]
         values["metrics"] = json.loads(values["metrics"])
         return Version(**values)
+
+
+def open_model(
+    model: str | Path, location: str | Path | None = None, store: str | Path | None = None
+) -> tuple[bundles.Bundle, Version | None]:
+    """The bundle that ``model`` names, and its registry version (``None`` for a folder).
+
+    ``model`` is a bundle folder, ``NAME`` (the production version of NAME in the registry at
+    ``location``) or ``NAME:N`` (its version N).
+    """
+    if Path(model).is_dir():
+        return bundles.load_bundle(model), None
+    name, _, number = str(model).partition(":")
+    where = location or os.environ.get("LATHE_REGISTRY") or DEFAULT_LOCATION
+    if "://" not in str(where) and not Path(where).is_dir():
+        raise errors.BundleNotFoundError(
+            f"{model}: no bundle folder of that name, and no registry at {where} to look the name up in "
+            "(give --registry or set LATHE_REGISTRY)"
+        )
+    if number and not number.isdigit():
+        raise errors.InvalidParameterError(f"{model}: name a version as NAME:N, N a whole number")
+    registry = Registry(location, store)
+    version = registry.version(name, int(number)) if number else registry.production(name)
+    return registry.load(name, version.number), version
 
 
 def _record(

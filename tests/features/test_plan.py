@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lathe.backends import read_source
@@ -147,3 +147,36 @@ def test_date_parts_keep_only_varying_parts() -> None:
     step = DateParts.fit("d", stamps)
     assert step.parts == ("month", "day", "weekday")
     assert step.indicator
+
+
+# Raw values as they come in JSON rows: typed, as text with spaces, or written-out missing values.
+missing_text = st.sampled_from(["", " NA ", "null", "?", "n/a"])
+json_rows = st.fixed_dictionaries({
+    "amount": st.one_of(st.none(), st.floats(-1e6, 1e6), st.integers(-1000, 1000), missing_text,
+                        st.floats(-1e3, 1e3).map(lambda x: f" {x} ")),
+    "plan": st.one_of(st.none(), missing_text, st.sampled_from(["basic", "Plus", " pro ", "enterprise"])),
+    "active": st.one_of(st.none(), st.booleans(), st.sampled_from([0, 1, 1.0, "yes", " No ", "TRUE", "f"])),
+    "signup": st.one_of(st.none(), missing_text, st.datetimes(
+        min_value=pd.Timestamp("2000-01-01").to_pydatetime(), max_value=pd.Timestamp("2040-01-01").to_pydatetime()
+    ).map(lambda d: d.isoformat(sep=" ")),
+        st.sampled_from(["2024-03-01T10:00:00+05:30", "2024-12-31T23:59:00Z", "2024-02-29"])),
+    "note": st.one_of(st.none(), missing_text, st.text(max_size=20)),
+})  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(json_rows, min_size=1, max_size=8))
+def test_rows_are_transformed_as_their_data_frame_is(plan: FeaturePlan, rows: list[dict[str, object]]) -> None:
+    # The plan is read, never changed, so one for every example is sound.
+    np.testing.assert_allclose(plan.transform_rows(rows), plan.transform(pd.DataFrame(rows)), rtol=1e-12, atol=1e-12)
+
+
+def test_rows_that_do_not_fit_are_named(plan: FeaturePlan, table: pd.DataFrame) -> None:
+    rows = table.head(2).to_dict("records")
+    del rows[1]["plan"]
+    with pytest.raises(SchemaMismatchError, match="row 1 lacks 1 input column"):
+        plan.transform_rows(rows)
+    rows = table.head(2).to_dict("records")
+    rows[1]["amount"] = "lots"
+    with pytest.raises(SchemaMismatchError, match="row 1: column 'amount' must hold number values"):
+        plan.transform_rows(rows)

@@ -5,11 +5,14 @@ from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import close, fetch, read_frame, read_source, sampled, to_frame
 from lathe.backends._open import open_table
 from lathe.backends._project import Project, is_project, read_project
+from lathe.backends._stream import chunks, count_rows
 
 __all__ = [
     "Catalog",
     "Project",
+    "chunks",
     "close",
+    "count_rows",
     "describe",
     "fetch",
     "is_database",

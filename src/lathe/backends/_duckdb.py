@@ -79,7 +79,7 @@ def read_source(uri: str, sheet: str | None = None) -> ibis.Table:
         raise InvalidParameterError(f"{uri}: --table names a sheet of an Excel workbook or a database table")
     reader = _reader_for(uri, paths[0])
     large = sum(os.path.getsize(p) for p in paths) > LARGE_BYTES
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT} if large else {})
+    con = in_memory({"memory_limit": MEMORY_LIMIT} if large else {})
     listed = "[" + ", ".join(_quote(p) for p in paths) + "]"
     kind = "VIEW" if large else "TABLE"
     _run(uri, lambda: con.execute(f"CREATE {kind} source AS SELECT * FROM {reader.format(path=listed)}"))
@@ -95,11 +95,18 @@ def _held(frame: pd.DataFrame, where: str) -> ibis.Table:
     names = [str(name) for name in frame.columns]
     if len(set(names)) != len(names):
         raise SourceReadError(f"{where}: has duplicate column names; give every column its own name")
-    con = duckdb.connect()
+    con = in_memory()
     con.register("frame", frame.set_axis(names, axis=1))
     _run(where, lambda: con.execute("CREATE TABLE source AS SELECT * FROM frame"))
     con.unregister("frame")
     return _checked(con, where)
+
+
+def in_memory(config: dict[str, str | bool | int | float | list[str]] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that draws no progress bar of its own (lathe draws its own)."""
+    con = duckdb.connect(config=config or {})
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _checked(con: duckdb.DuckDBPyConnection, where: str) -> ibis.Table:

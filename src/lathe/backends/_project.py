@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import ibis
 
 from lathe.backends._databases import connect, describe, is_database, read_database
-from lathe.backends._duckdb import close, read_source
+from lathe.backends._duckdb import close, in_memory, read_source
 from lathe.backends._quiet import library_noise
 from lathe.errors import ColumnNotFoundError, ProjectError
 
@@ -141,7 +140,7 @@ def _in_database(project: Project, used: list[str]) -> dict[str, ibis.Table]:
 
 
 def _in_duckdb(project: Project, used: list[str]) -> dict[str, ibis.Table]:
-    con = duckdb.connect()
+    con = in_memory()
     for name in used:
         spec = project.sources[name]
         rows = (

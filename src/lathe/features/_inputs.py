@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,95 @@ def coerce_frame(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> pd.Dat
             f"Columns given: {', '.join(map(str, frame.columns[:40]))}"
         )
     return pd.DataFrame({c.name: _coerce(_cleaned(frame[c.name]), c) for c in inputs}, index=frame.index)
+
+
+def coerce_rows(rows: Sequence[Mapping[str, Any]], inputs: tuple[InputColumn, ...]) -> list[list[Any]]:
+    """``coerce_frame`` for rows given as mappings (parsed JSON), without building a DataFrame:
+    per row, the values of ``inputs`` in order, each coerced as ``coerce_frame`` would.
+
+    Numbers and booleans come out as floats (NaN when missing), strings as ``str`` or ``None``,
+    timestamps as naive UTC ``datetime`` or ``None``.
+    """
+    if not rows:
+        raise SchemaMismatchError("there are no rows to score: the list is empty")
+    names = [c.name for c in inputs]
+    coercers = [_VALUE_COERCERS[c.kind] for c in inputs]
+    out = []
+    for r, row in enumerate(rows):
+        try:
+            values = [row[name] for name in names]
+        except KeyError:
+            absent = [name for name in names if name not in row]
+            raise SchemaMismatchError(
+                f"row {r} lacks {len(absent)} input column(s) the model needs: {', '.join(absent)}"
+            ) from None
+        try:
+            out.append([coerce(_cleaned_value(v)) for coerce, v in zip(coercers, values, strict=True)])
+        except (TypeError, ValueError, OverflowError):
+            bad = next(c for c, v in zip(inputs, values, strict=True) if not _readable(v, c.kind))
+            raise SchemaMismatchError(
+                f"row {r}: column {bad.name!r} must hold {bad.kind} values, and its value cannot be read as one; "
+                "fix it or leave it empty (null)"
+            ) from None
+    return out
+
+
+def _readable(value: Any, kind: str) -> bool:
+    try:
+        _VALUE_COERCERS[kind](_cleaned_value(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _cleaned_value(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return None if value.casefold() in MISSING_TOKENS else value
+    return value
+
+
+def _number_value(value: Any) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, str) and "_" in value:  # float() reads "1_000"; pandas does not
+        raise ValueError(value)
+    return float(value)
+
+
+def _string_value(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value if isinstance(value, str) else _text(value)
+
+
+def _boolean_value(value: Any) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, bool | int | float):
+        if value in (0, 1):
+            return float(value)
+        raise ValueError(value)
+    lowered = str(value).strip().lower()
+    if lowered in _TRUE or lowered in _FALSE:
+        return 1.0 if lowered in _TRUE else 0.0
+    raise ValueError(value)
+
+
+def _datetime_value(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = pd.to_datetime(value, errors="coerce", utc=True, format="mixed")
+            if pd.isna(parsed):
+                raise
+            value = parsed.to_pydatetime()
+    if not isinstance(value, datetime):
+        raise TypeError(value)
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
 def _cleaned(values: pd.Series) -> pd.Series:
@@ -115,3 +206,9 @@ def _parse_dates(values: pd.Series) -> pd.Series:
 
 
 _COERCERS = {"number": _number, "string": _string, "boolean": _boolean, "datetime": _datetime}
+_VALUE_COERCERS = {
+    "number": _number_value,
+    "string": _string_value,
+    "boolean": _boolean_value,
+    "datetime": _datetime_value,
+}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lathe.features._inputs import InputColumn, coerce_frame
+from lathe.features._inputs import InputColumn, coerce_frame, coerce_rows
 from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
 from lathe.profile import ColumnProfile, Profile, SemanticType
 
@@ -37,7 +38,7 @@ class FeaturePlan:
     steps: tuple[Transform, ...]
     left_out: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @cached_property
     def feature_names(self) -> list[str]:
         """Names of the feature columns, in matrix order."""
         return [name for step in self.steps for name in step.outputs]
@@ -59,6 +60,21 @@ class FeaturePlan:
         for i, column in enumerate(columns):
             matrix[:, i] = column
         return matrix
+
+    def transform_rows(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """``transform`` for rows given as mappings (parsed JSON), without building a DataFrame:
+        the fast path for a few rows at a time. The same features, to the last bit but for the
+        sine and cosine of cyclic date parts (to the last few)."""
+        matrix = np.empty((len(rows), len(self.feature_names)))
+        for r, values in enumerate(coerce_rows(rows, self.inputs)):
+            matrix[r] = [x for step, i in self._step_inputs for x in step.row(values[i])]
+        return matrix
+
+    @cached_property
+    def _step_inputs(self) -> list[tuple[Transform, int]]:
+        """Each step with the position of its column among the inputs."""
+        position = {c.name: i for i, c in enumerate(self.inputs)}
+        return [(step, position[step.column]) for step in self.steps]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a schema version."""

@@ -8,7 +8,11 @@ replayed exactly at scoring time.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,6 +22,8 @@ MAX_LEVELS = 30
 MIN_LEVEL_SHARE = 0.001
 DATE_PARTS = ("year", "month", "day", "weekday", "hour", "minute")
 CYCLES = {"month": 12, "day": 31, "weekday": 7, "hour": 24, "minute": 60}
+WORD = re.compile(r"\S+")
+EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,10 @@ class Transform:
 
     def apply(self, values: pd.Series) -> list[np.ndarray]:
         """The feature columns for ``values``, in the order of ``outputs``."""
+        raise NotImplementedError
+
+    def row(self, value: Any) -> list[float]:
+        """``apply`` for one value, coerced by ``coerce_rows``: the row's features, without pandas."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +77,11 @@ class Impute(Transform):
         missing = np.isnan(raw)
         filled = np.where(missing, self.fill, raw)
         return [filled, missing.astype("float64")] if self.indicator else [filled]
+
+    def row(self, value: float) -> list[float]:
+        missing = math.isnan(value)
+        filled = self.fill if missing else value
+        return [filled, float(missing)] if self.indicator else [filled]
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,19 @@ class OneHot(Transform):
         columns = [(codes == i).astype("float64") for i in range(len(self.levels))]
         columns.append(((codes == -1) & ~missing).astype("float64"))
         return [*columns, missing.astype("float64")] if self.indicator else columns
+
+    def row(self, value: str | None) -> list[float]:
+        out = [0.0] * (len(self.levels) + 1 + self.indicator)
+        if value is None:
+            if self.indicator:
+                out[-1] = 1.0
+            return out
+        out[self._positions.get(value.casefold() if self.fold_case else value, len(self.levels))] = 1.0
+        return out
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {level: i for i, level in enumerate(self.levels)}
 
 
 def _folded(values: pd.Series, fold_case: bool) -> pd.Series:
@@ -163,6 +191,34 @@ class DateParts(Transform):
             columns.append(np.where(np.isnan(elapsed), self.elapsed_fill, elapsed))
         return [*columns, values.isna().to_numpy().astype("float64")] if self.indicator else columns
 
+    def row(self, value: datetime | None) -> list[float]:
+        if value is None:
+            filled = dict(zip(self.parts, self.fills, strict=True))
+        else:
+            found = _row_parts(value)
+            filled = {p: found[p] for p in self.parts}
+        out = list(filled.values())
+        for part in self.cyclic:
+            angle = 2 * math.pi * filled[part] / CYCLES[part]
+            out += [math.sin(angle), math.cos(angle)]
+        if self.reference is not None:
+            out.append(self.elapsed_fill if value is None else _row_days(value) - self.reference)
+        return [*out, float(value is None)] if self.indicator else out
+
+
+def _row_parts(value: datetime) -> dict[str, float]:
+    return {
+        "year": float(value.year), "month": float(value.month), "day": float(value.day),
+        "weekday": float(value.weekday()), "hour": float(value.hour), "minute": float(value.minute),
+    }  # fmt: skip
+
+
+def _row_days(value: datetime) -> float:
+    """``_days`` of one naive timestamp: whole nanoseconds since 1970-01-01, then days."""
+    delta = value - EPOCH
+    nanoseconds = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    return float(nanoseconds) / 86_400e9
+
 
 def _days(values: pd.Series) -> np.ndarray:
     """Days since 1970-01-01 as floats, NaN where missing."""
@@ -190,7 +246,11 @@ class TextStats(Transform):
 
     def apply(self, values: pd.Series) -> list[np.ndarray]:
         text = values.fillna("").astype(str)
-        return [text.str.len().to_numpy(dtype="float64"), text.str.count(r"\S+").to_numpy(dtype="float64")]
+        return [text.str.len().to_numpy(dtype="float64"), text.str.count(WORD.pattern).to_numpy(dtype="float64")]
+
+    def row(self, value: str | None) -> list[float]:
+        text = value or ""
+        return [float(len(text)), float(len(WORD.findall(text)))]
 
 
 def _date_parts(values: pd.Series, parts: tuple[str, ...]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Search: candidates from several learner families, compared honestly by cross-validation."""
 
 from lathe.search._leaderboard import Candidate, Leaderboard
-from lathe.search._learners import FAMILIES, Family, Fit, Model
+from lathe.search._learners import FAMILIES, Family, Fit, Model, use_threads
 from lathe.search._metrics import Metric, metric_for, metrics_for
 from lathe.search._search import SEARCH_ROWS, SearchObserver, SearchSpec, run_search
 
@@ -19,4 +19,5 @@ __all__ = [
     "metric_for",
     "metrics_for",
     "run_search",
+    "use_threads",
 ]

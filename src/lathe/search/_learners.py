@@ -12,6 +12,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -22,8 +23,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from lathe.profile import Task
+from lathe.search._single_row import SingleRow
 
-THREADS = os.cpu_count() or 1
+THREADS = os.cpu_count() or 1  # LightGBM's threads per fit or predict in this process
+
+
+def use_threads(count: int) -> None:
+    """Make LightGBM use ``count`` threads in this process: one in each of several scoring processes,
+    rather than as many as there are cores in each."""
+    global THREADS
+    THREADS = count
+
+
 MAX_ROUNDS = 2000
 PATIENCE = 50
 
@@ -156,10 +167,18 @@ class LightGBMModel:
     booster: lgb.Booster
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster.predict(X, num_threads=THREADS))
+        if len(X) == 1:  # serving's case: LightGBM's single-row path, set up once
+            one = self._single_row(X[0])
+            raw = one.reshape(1, -1) if len(one) > 1 else one
+        else:
+            raw = np.asarray(self.booster.predict(X, num_threads=THREADS))
         if self.task is Task.BINARY:
             return np.column_stack([1.0 - raw, raw])
         return raw
+
+    @cached_property
+    def _single_row(self) -> SingleRow:
+        return SingleRow(self.booster, self.booster.num_model_per_iteration())
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=THREADS))

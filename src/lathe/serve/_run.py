@@ -1,0 +1,45 @@
+"""``serve``: load a model, follow the registry, and run the app on uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+
+from lathe import _display
+from lathe.errors import InvalidParameterError
+from lathe.registry import Registry
+from lathe.serve._app import create_app
+from lathe.serve._guard import MAX_BODY
+from lathe.serve._model import Holder, Watcher, served
+from lathe.serve._schema import MAX_ROWS
+
+
+def serve(
+    model: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    api_key: str | None = None,
+    registry: str | Path | None = None,
+    store: str | Path | None = None,
+    poll: float = 2.0,
+    max_rows: int = MAX_ROWS,
+    max_body: int = MAX_BODY,
+) -> None:
+    """Serve ``model`` (a bundle folder, NAME or NAME:N; see ``lathe.registry.open_model``) until stopped.
+
+    For a NAME, the registry is polled every ``poll`` seconds and a new production version is
+    swapped in without dropping a request. One uvicorn worker: on two cores a second worker
+    process made every request slower, not faster (DESIGN.md).
+    """
+    if max_rows < 1 or max_body < 1 or poll <= 0:
+        raise InvalidParameterError("--max-rows, the body limit and --poll must be positive")
+    current = served(model, registry, store)
+    follows = current.name if current.version is not None and ":" not in str(model) else None
+    holder = Holder(current, follows)
+    if follows is not None:
+        Watcher(holder, Registry(registry, store), follows, poll).start()
+    app = create_app(holder, api_key, max_rows, max_body)
+    _display.status(f"serving {current.label} at http://{host}:{port} (API: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
