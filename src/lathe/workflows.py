@@ -134,6 +134,11 @@ def train(
     plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii, leaks=removed)
     if plan.left_out:
         _display.status(f"left out of the features: {_left_out(plan)}")
+    if plan.dropped:
+        _display.status(
+            f"dropped {len(plan.dropped)} redundant feature(s) (constant, duplicate or correlated): "
+            + ", ".join(name for name, _ in plan.dropped[:8]) + (", ..." if len(plan.dropped) > 8 else "")
+        )  # fmt: skip
     X = plan.transform(split.train)
     if X.shape[1] == 0:
         raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
@@ -459,10 +464,11 @@ def _report_data(
             {
                 "column": step.column,
                 "transform": step.described,
-                "features": list(step.outputs),
+                "features": [name for name in step.outputs if name in plan.feature_names],
             }
             for step in plan.steps
         ],
+        "dropped": [{"feature": name, "reason": reason} for name, reason in plan.dropped],
         "leakage": [{**leak, "fate": _fate(leak, manifest)} for leak in manifest["leakage"]],
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
         "holdout": manifest["metrics"]["holdout"],

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lathe.backends import read_source
+from lathe.backends import read_frame, read_source
 from lathe.errors import SchemaMismatchError
 from lathe.features import (
     DateParts,
@@ -28,8 +28,15 @@ from lathe.profile import profile_table
 
 @pytest.fixture
 def plan(parquet_file: Path, table: pd.DataFrame) -> FeaturePlan:
+    """The table's plan with every feature its steps make (see ``selected`` for the redundant ones dropped)."""
     profile = profile_table(read_source(str(parquet_file)))
-    return plan_features(profile, table, exclude=("target",))
+    return plan_features(profile, table, exclude=("target",), select=False)
+
+
+@pytest.fixture(params=[False, True], ids=["every-feature", "selected"])
+def either_plan(request: pytest.FixtureRequest, parquet_file: Path, table: pd.DataFrame) -> FeaturePlan:
+    profile = profile_table(read_source(str(parquet_file)))
+    return plan_features(profile, table, exclude=("target",), select=request.param)
 
 
 def test_transforms_follow_the_semantic_types(plan: FeaturePlan) -> None:
@@ -45,10 +52,10 @@ def test_transforms_follow_the_semantic_types(plan: FeaturePlan) -> None:
     assert "amount__missing" in plan.feature_names
 
 
-def test_saved_plan_replays_exactly(plan: FeaturePlan, table: pd.DataFrame) -> None:
-    again = FeaturePlan.from_dict(json.loads(json.dumps(plan.to_dict())))
-    assert again == plan
-    np.testing.assert_array_equal(again.transform(table), plan.transform(table))
+def test_saved_plan_replays_exactly(either_plan: FeaturePlan, table: pd.DataFrame) -> None:
+    again = FeaturePlan.from_dict(json.loads(json.dumps(either_plan.to_dict())))
+    assert again == either_plan
+    np.testing.assert_array_equal(again.transform(table), either_plan.transform(table))
 
 
 def test_unseen_categories_and_missing_values_are_scored(plan: FeaturePlan, table: pd.DataFrame) -> None:
@@ -166,9 +173,10 @@ json_rows = st.fixed_dictionaries({
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(json_rows, min_size=1, max_size=8))
-def test_rows_are_transformed_as_their_data_frame_is(plan: FeaturePlan, rows: list[dict[str, object]]) -> None:
+def test_rows_are_transformed_as_their_data_frame_is(either_plan: FeaturePlan, rows: list[dict[str, object]]) -> None:
     # The plan is read, never changed, so one for every example is sound.
-    np.testing.assert_allclose(plan.transform_rows(rows), plan.transform(pd.DataFrame(rows)), rtol=1e-12, atol=1e-12)
+    expected = either_plan.transform(pd.DataFrame(rows))
+    np.testing.assert_allclose(either_plan.transform_rows(rows), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_rows_that_do_not_fit_are_named(plan: FeaturePlan, table: pd.DataFrame) -> None:
@@ -180,3 +188,27 @@ def test_rows_that_do_not_fit_are_named(plan: FeaturePlan, table: pd.DataFrame) 
     rows[1]["amount"] = "lots"
     with pytest.raises(SchemaMismatchError, match="row 1: column 'amount' must hold number values"):
         plan.transform_rows(rows)
+
+
+def test_features_that_add_nothing_are_dropped_with_the_reason() -> None:
+    rng = np.random.default_rng(0)
+    size = rng.normal(100, 20, 500)
+    table = pd.DataFrame({
+        "size": size,
+        "size_again": size,  # a duplicate column
+        "size_cm": size * 2.54 + rng.normal(0, 0.01, 500),  # almost perfectly correlated
+        "other": rng.normal(0, 1, 500),
+        "kind": rng.choice(["a", "b", "c"], 500),  # every level frequent: kind__other is always 0
+        "target": rng.integers(0, 2, 500),
+    })  # fmt: skip
+    plan = plan_features(profile_table(read_frame(table)), table, exclude=("target",))
+
+    dropped = dict(plan.dropped)
+    assert dropped.keys() == {"size_again", "size_cm", "kind__other"}
+    assert dropped["size_again"] == "duplicate of size"
+    assert dropped["size_cm"].startswith("correlated with size (r = 1.000")
+    assert dropped["kind__other"] == "constant: the same value in every training row"
+    assert plan.feature_names[:2] == ["size", "other"]
+    assert sorted(plan.feature_names[2:]) == ["kind=a", "kind=b", "kind=c"]
+    assert plan.transform(table).shape == (500, 5)
+    assert plan.transform_rows(table.head(3).to_dict("records")).shape == (3, 5)

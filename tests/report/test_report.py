@@ -67,6 +67,7 @@ def _data(task: str) -> dict[str, Any]:
             {"column": "amount", "transform": "number", "features": ["amount", "amount__missing"]},
             {"column": "plan", "transform": "category", "features": [f"plan={k}" for k in range(9)]},
         ],
+        "dropped": [{"feature": "plan__other", "reason": "constant: the same value in every training row"}],
         "leakage": [{"column": "outcome", "finding": "predicts target almost perfectly", "fate": "left out"}],
         "notes": ["a note"],
     }  # fmt: skip
@@ -83,12 +84,14 @@ def test_every_chart_of_the_task_is_there(task: str) -> None:
     assert html.count("<svg") == len(CHARTS[task])
 
 
-def test_the_features_section_says_what_came_from_what_and_the_leaks() -> None:
+def test_the_features_section_says_what_came_from_what_what_was_dropped_and_the_leaks() -> None:
     html = render_report(_data("binary"))
     section = html[html.index("<h2>Features</h2>") :]
 
     assert "amount, amount__missing" in section
     assert "plan=0, plan=1, plan=2, plan=3, plan=4, plan=5, ... 3 more" in section
+    assert "Dropped as redundant" in section
+    assert "<td>plan__other</td><td>constant: the same value in every training row</td>" in section
     assert "Suspected label leaks" in section
     assert "predicts target almost perfectly" in section
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from lathe.features._inputs import InputColumn, coerce_frame, coerce_rows
+from lathe.features._selection import redundant_features
 from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
 from lathe.profile import ColumnProfile, Profile, SemanticType
 
@@ -37,16 +39,29 @@ class FeaturePlan:
     inputs: tuple[InputColumn, ...]
     steps: tuple[Transform, ...]
     left_out: tuple[tuple[str, str], ...] = ()
+    dropped: tuple[tuple[str, str], ...] = ()  # (feature, why): made by a step, but redundant
 
     @cached_property
     def feature_names(self) -> list[str]:
         """Names of the feature columns, in matrix order."""
-        return [name for step in self.steps for name in step.outputs]
+        return [name for step in self.steps for name in step.outputs if name not in self._dropped]
 
-    @property
+    @cached_property
     def feature_sources(self) -> list[str]:
         """For each feature column, the raw column it came from."""
-        return [step.column for step in self.steps for _ in step.outputs]
+        return [step.column for step in self.steps for name in step.outputs if name not in self._dropped]
+
+    @cached_property
+    def _dropped(self) -> set[str]:
+        return {name for name, _ in self.dropped}
+
+    @cached_property
+    def _kept(self) -> np.ndarray | None:
+        """Positions of the kept features among every step's outputs; ``None`` when all are kept."""
+        if not self.dropped:
+            return None
+        made = [name for step in self.steps for name in step.outputs]
+        return np.array([i for i, name in enumerate(made) if name not in self._dropped])
 
     def categories(self) -> dict[str, list[str]]:
         """For each categorical input, the levels it was fitted with."""
@@ -55,8 +70,10 @@ class FeaturePlan:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 feature matrix for ``frame`` (raw columns; extra ones ignored)."""
         coerced = coerce_frame(frame, self.inputs)
-        matrix = np.empty((len(coerced), len(self.feature_names)), order="F")
-        columns = (col for step in self.steps for col in step.apply(coerced[step.column]))
+        columns = [col for step in self.steps for col in step.apply(coerced[step.column])]
+        if self._kept is not None:
+            columns = [columns[i] for i in self._kept]
+        matrix = np.empty((len(coerced), len(columns)), order="F")
         for i, column in enumerate(columns):
             matrix[:, i] = column
         return matrix
@@ -65,10 +82,10 @@ class FeaturePlan:
         """``transform`` for rows given as mappings (parsed JSON), without building a DataFrame:
         the fast path for a few rows at a time. The same features, to the last bit but for the
         sine and cosine of cyclic date parts (to the last few)."""
-        matrix = np.empty((len(rows), len(self.feature_names)))
+        made = np.empty((len(rows), sum(len(step.outputs) for step in self.steps)))
         for r, values in enumerate(coerce_rows(rows, self.inputs)):
-            matrix[r] = [x for step, i in self._step_inputs for x in step.row(values[i])]
-        return matrix
+            made[r] = [x for step, i in self._step_inputs for x in step.row(values[i])]
+        return made if self._kept is None else made[:, self._kept]
 
     @cached_property
     def _step_inputs(self) -> list[tuple[Transform, int]]:
@@ -83,6 +100,7 @@ class FeaturePlan:
             "inputs": [c.to_dict() for c in self.inputs],
             "steps": [s.to_dict() for s in self.steps],
             "left_out": [{"column": c, "reason": r} for c, r in self.left_out],
+            "dropped": [{"feature": f, "reason": r} for f, r in self.dropped],
         }
 
     @classmethod
@@ -92,6 +110,7 @@ class FeaturePlan:
             inputs=tuple(InputColumn.from_dict(c) for c in data["inputs"]),
             steps=tuple(transform_from_dict(s) for s in data["steps"]),
             left_out=tuple((d["column"], d["reason"]) for d in data["left_out"]),
+            dropped=tuple((d["feature"], d["reason"]) for d in data.get("dropped", [])),
         )
 
 
@@ -112,12 +131,15 @@ def plan_features(
     exclude: tuple[str, ...] = (),
     keep_personal: bool = False,
     leaks: Mapping[str, str] | None = None,
+    select: bool = True,
 ) -> FeaturePlan:
     """Choose a transform per usable column of ``profile`` and fit it on ``frame``.
 
     ``exclude`` names columns that are not features (the target). Identifiers, constants,
     unless ``keep_personal`` columns flagged as personal data, and the columns of ``leaks``
-    (column: why it is suspected) are left out with the reason recorded.
+    (column: why it is suspected) are left out with the reason recorded. With ``select``, the
+    feature columns that add nothing (constant, duplicate, almost perfectly correlated; see
+    ``redundant_features``) are dropped, with the reason recorded in ``dropped``.
     """
     leaks = leaks or {}
     reasons = {c.name: _left_out_because(c, keep_personal) for c in profile.columns if c.name not in exclude}
@@ -127,7 +149,11 @@ def plan_features(
     coerced = coerce_frame(frame, inputs)
     steps = tuple(_FOR_TYPE[c.semantic_type].fit(c.name, coerced[c.name]) for c in used)
     left_out = tuple((name, reason) for name, reason in reasons.items() if reason is not None)
-    return FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
+    made = FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
+    if not select or not made.feature_names:
+        return made
+    dropped = redundant_features(made.transform(frame), made.feature_names)
+    return dataclasses.replace(made, dropped=dropped)
 
 
 def _left_out_because(column: ColumnProfile, keep_personal: bool) -> str | None:

@@ -58,7 +58,7 @@ def render_report(data: Mapping[str, Any]) -> str:
     sections = [
         _header(data),
         _data_section(data.get("data") or {}),
-        _features_section(data.get("features") or [], data.get("leakage") or []),
+        _features_section(data.get("features") or [], data.get("dropped") or [], data.get("leakage") or []),
         _leaderboard_section(data.get("leaderboard") or [], metric),
         _holdout_section(data.get("holdout") or {}, metric),
         _evaluation_section(str(data.get("task", "")), data.get("evaluation") or {}),
@@ -130,8 +130,10 @@ def _data_section(data: Mapping[str, Any]) -> str:
     return _section("Data", counts + table)
 
 
-def _features_section(features: Sequence[Mapping[str, Any]], leaks: Sequence[Mapping[str, Any]]) -> str:
-    """What was generated from each raw column, and the suspected leaks."""
+def _features_section(
+    features: Sequence[Mapping[str, Any]], dropped: Sequence[Mapping[str, Any]], leaks: Sequence[Mapping[str, Any]]
+) -> str:
+    """What was generated from each raw column, what was dropped as redundant, and the suspected leaks."""
     if not features:
         return ""
     rows = [
@@ -141,6 +143,12 @@ def _features_section(features: Sequence[Mapping[str, Any]], leaks: Sequence[Map
     ]  # fmt: skip
     body = "<p>Each raw column in use and the model inputs made from it; columns left out, and why, are in Data.</p>"
     body += _table(["column", "transform", "features", "names"], rows)
+    if dropped:
+        body += (
+            "<h3>Dropped as redundant</h3><p>Made from a column, but adding nothing the other features do not "
+            "already give.</p>" + _table(["feature", "why"], [_cell(d.get("feature")) + _cell(d.get("reason"))
+                                                             for d in dropped])
+        )  # fmt: skip
     if leaks:
         fates = [_cell(leak.get("column")) + _cell(leak.get("finding")) + _cell(leak.get("fate")) for leak in leaks]
         body += "<h3>Suspected label leaks</h3>" + _table(["column", "finding", "what lathe did"], fates)
