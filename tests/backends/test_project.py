@@ -132,15 +132,6 @@ def test_source_names_are_quoted_not_pasted_into_sql(tmp_path: Path) -> None:
     assert f"{odd}_price" in frame.columns
 
 
-def test_a_child_with_several_rows_per_key_is_refused(tmp_path: Path) -> None:
-    _customers().to_parquet(tmp_path / "customers.parquet")
-    pd.concat([PLANS, PLANS]).to_csv(tmp_path / "plans.csv", index=False)
-    project = _project(tmp_path, 'uri = "customers.parquet"', 'uri = "plans.csv"')
-
-    with pytest.raises(ProjectError, match="plans has 8 rows for 4 distinct plan_id: joining it would multiply"):
-        open_table(str(project))
-
-
 def test_join_key_mistakes_are_named(tmp_path: Path) -> None:
     _customers().to_parquet(tmp_path / "customers.parquet")
     PLANS.rename(columns={"plan_id": "plan"}).to_csv(tmp_path / "plans.csv", index=False)

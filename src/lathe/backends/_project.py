@@ -17,20 +17,27 @@ a query), the relationships between them, and the target::
     column = "churned"
 
 A child with one row per key is a lookup: its columns join the parent's rows, named
-``<child>_<column>``. When every source is in the same database, the join runs there (and so
-does the profile); otherwise each source streams into the embedded DuckDB as Arrow batches and
-the join runs there.
+``<child>_<column>``. A child with several rows per key is aggregated per parent row (see
+``_aggregates``), after its own children are joined or aggregated into it (depth 2 and more).
+With ``cutoff`` in ``[target]`` (a column of the target table, or a fixed time such as
+"2013-07-01"), an aggregated child's rows count only when its ``time`` (declared on the
+relationship) is before the cut-off of the row they are aggregated into: the target row's
+cut-off, or, one level down, the time of the child row. When every source is in the same
+database, the joins run there (and so does the profile); otherwise each source streams into
+the embedded DuckDB as Arrow batches and the joins run there.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
 
+from lathe.backends._aggregates import aggregate_child
 from lathe.backends._databases import connect, describe, is_database, read_database
 from lathe.backends._duckdb import close, in_memory, read_source
 from lathe.backends._quiet import library_noise
@@ -38,6 +45,7 @@ from lathe.errors import ColumnNotFoundError, ProjectError
 
 SUFFIX = ".toml"
 _ROW = "__lathe_row"
+_UNTIMED = "__lathe_untimed"  # the cut-off of a table whose rows have no time: nothing below it can be cut
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ def open_project(project: Project) -> tuple[str, ibis.Table]:
             )
         )
     numbered = base.mutate(**{_ROW: ibis.row_number()})
-    joined = _attach(project, project.target_table, numbered, tables)
+    joined = _attach(project, project.target_table, numbered, tables, _cutoff(project, base))
     where = "joined in " + (describe(next(iter(uris))) if pushed else "the embedded DuckDB")
     return f"{project.path} ({len(used)} sources, {where})", joined.order_by(_ROW).drop(_ROW)
 
@@ -162,21 +170,41 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _attach(project: Project, name: str, table: ibis.Table, tables: dict[str, ibis.Table]) -> ibis.Table:
+def _cutoff(project: Project, base: ibis.Table) -> str | datetime | None:
+    """The target rows' cut-off: a column of the target table, or a fixed time."""
+    if project.cutoff is None or project.cutoff in base.columns:
+        return project.cutoff
+    try:
+        return datetime.fromisoformat(project.cutoff)
+    except ValueError:
+        raise ProjectError(
+            f"{project.path}: [target] cutoff = {project.cutoff!r} is neither a column of {project.target_table} "
+            "nor a time such as 2013-07-01T00:00:00"
+        ) from None
+
+
+def _attach(
+    project: Project, name: str, table: ibis.Table, tables: dict[str, ibis.Table], cut: str | datetime | None
+) -> ibis.Table:
+    """``table`` (the source ``name``) with its children joined in (lookups) or aggregated (several rows per key)."""
     for relation in (r for r in project.relationships if r.parent == name):
-        child = _attach(project, relation.child, tables[relation.child], tables)
+        below = cut if cut is None or isinstance(cut, datetime) else relation.time or _UNTIMED
+        child = _attach(project, relation.child, tables[relation.child], tables, below)
         _check_keys(relation, table, child)
         rows = child.count().to_pyarrow().as_py()
         keys = child.select(*relation.on).distinct().count().to_pyarrow().as_py()
-        if keys < rows:
+        if keys == rows:
+            renamed = child.rename({f"{relation.child}_{c}": c for c in child.columns if c not in relation.on})
+            added = [c for c in renamed.columns if c not in relation.on]
+            table = table.left_join(renamed, list(relation.on)).select(*table.columns, *added)
+        elif cut == _UNTIMED:
             raise ProjectError(
-                f"{relation.child} has {rows:,} rows for {keys:,} distinct {', '.join(relation.on)}: joining it would "
-                f"multiply the rows of {relation.parent}. Aggregating a child with several rows per key is not built "
-                "yet; declare only children with one row per key"
+                f"{relation.child} is aggregated into {name}, whose rows have no time to cut it off by: declare "
+                f"time on the relationship of {name} to its parent"
             )
-        renamed = child.rename({f"{relation.child}_{c}": c for c in child.columns if c not in relation.on})
-        added = [c for c in renamed.columns if c not in relation.on]
-        table = table.left_join(renamed, list(relation.on)).select(*table.columns, *added)
+        else:
+            keys = frozenset(key for r in project.relationships for key in r.on)
+            table = aggregate_child(table, child, relation.child, relation.on, relation.time, cut, keys)
     return table
 
 
