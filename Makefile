@@ -21,8 +21,8 @@ $(VENV)/.test: pyproject.toml $(BIN)/uv
 
 demo: $(VENV)/.demo
 	$(BIN)/python demo/flights.py $(DEMO)
-	$(BIN)/lathe train $(DEMO)/flights.parquet --target late --budget 45 --out $(DEMO)/models/late
-	$(BIN)/lathe predict $(DEMO)/models/late $(DEMO)/new_flights.csv --out $(DEMO)/scored.parquet
+	$(BIN)/lathe train $(DEMO)/train.toml --budget 45 --out $(DEMO)/models/late
+	$(BIN)/lathe predict $(DEMO)/models/late $(DEMO)/score.toml --out $(DEMO)/scored.parquet
 	$(BIN)/lathe info $(DEMO)/models/late
 	@echo "report: $(DEMO)/models/late/report.html"
 

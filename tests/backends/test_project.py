@@ -14,7 +14,7 @@ import pytest
 
 import lathe
 from lathe.backends import open_table, read_project, to_frame
-from lathe.errors import InvalidParameterError, ProjectError
+from lathe.errors import ColumnNotFoundError, InvalidParameterError, ProjectError
 
 PLANS = pd.DataFrame({"plan_id": [1, 2, 3, 4], "price": [5.0, 15.0, 30.0, 60.0], "tier": ["a", "b", "b", "c"]})
 
@@ -180,3 +180,17 @@ def test_a_target_given_besides_the_projects_must_agree(tmp_path: Path) -> None:
         lathe.train(project, target="calls", trials=1)
     with pytest.raises(InvalidParameterError, match="leave out --table and --query"):
         open_table(str(project), table="x")
+
+
+def test_rows_to_score_need_no_target_and_training_names_a_missing_one(tmp_path: Path) -> None:
+    _customers().to_parquet(tmp_path / "customers.parquet")
+    PLANS.to_csv(tmp_path / "plans.csv", index=False)
+    bundle = lathe.train(_project(tmp_path, 'uri = "customers.parquet"', 'uri = "plans.csv"'), trials=1, verbose=False)
+    _customers().drop(columns="churned").head(5).to_parquet(tmp_path / "new.parquet")
+    scoring = _project(tmp_path, 'uri = "new.parquet"', 'uri = "plans.csv"')
+
+    scored = bundle.predict(to_frame(open_table(str(scoring))[1]))
+
+    assert len(scored) == 5
+    with pytest.raises(ColumnNotFoundError, match="'churned' is not in the table"):
+        lathe.train(scoring, trials=1, verbose=False)

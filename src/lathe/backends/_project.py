@@ -110,22 +110,16 @@ def read_project(path: str | Path) -> Project:
 
 
 def open_project(project: Project) -> tuple[str, ibis.Table]:
-    """A description of the project and its target table's rows with every lookup joined in.
+    """A description of the project and its target table's rows with every child joined or aggregated in.
 
-    Keys are checked before joining: present on both sides, of comparable kinds, and unique in
-    a lookup child (a child with several rows per key would multiply the parent's rows).
+    Keys are checked before joining: present on both sides, and of comparable kinds. The target
+    column may be absent (rows to score); training names it if it is.
     """
     used = _used(project)
     uris = {project.sources[name].uri for name in used}
     pushed = len(uris) == 1 and is_database(next(iter(uris)))
     tables = _in_database(project, used) if pushed else _in_duckdb(project, used)
     base = tables[project.target_table]
-    if project.target_column not in base.columns:
-        raise ProjectError(
-            str(
-                ColumnNotFoundError.for_name(project.target_column, list(base.columns), what=f"{project.target_table}:")
-            )
-        )
     numbered = base.mutate(**{_ROW: ibis.row_number()})
     joined = _attach(project, project.target_table, numbered, tables, _cutoff(project, base))
     where = "joined in " + (describe(next(iter(uris))) if pushed else "the embedded DuckDB")

@@ -56,6 +56,11 @@ class FeaturePlan:
         return {name for name, _ in self.dropped}
 
     @cached_property
+    def _made(self) -> int:
+        """How many feature columns the steps make, before any is dropped."""
+        return sum(len(step.outputs) for step in self.steps)
+
+    @cached_property
     def _kept(self) -> np.ndarray | None:
         """Positions of the kept features among every step's outputs; ``None`` when all are kept."""
         if not self.dropped:
@@ -82,7 +87,7 @@ class FeaturePlan:
         """``transform`` for rows given as mappings (parsed JSON), without building a DataFrame:
         the fast path for a few rows at a time. The same features, to the last bit but for the
         sine and cosine of cyclic date parts (to the last few)."""
-        made = np.empty((len(rows), sum(len(step.outputs) for step in self.steps)))
+        made = np.empty((len(rows), self._made))
         for r, values in enumerate(coerce_rows(rows, self.inputs)):
             made[r] = [x for step, i in self._step_inputs for x in step.row(values[i])]
         return made if self._kept is None else made[:, self._kept]

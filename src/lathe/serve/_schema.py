@@ -8,6 +8,7 @@ absent field is refused with a 422 naming it, before the model is touched.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, NotRequired
 
@@ -17,18 +18,24 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 from lathe.bundle import Bundle
 
 MAX_ROWS = 10_000  # rows in one request; a larger batch belongs to `lathe batch`
+YEARS = r"^(1[7-9]|2[01])\d\d-"  # 1700 to 2199
 _KINDS: dict[str, Any] = {
     "number": Annotated[float, Field(strict=True, allow_inf_nan=False)],
     "boolean": Annotated[bool, Field(strict=True)],
     "string": Annotated[str, Field(strict=True)],
-    "datetime": Annotated[datetime, BeforeValidator(lambda value: _iso_text(value))],
+    "datetime": Annotated[
+        datetime, BeforeValidator(lambda value: _iso_text(value)), Field(json_schema_extra={"pattern": YEARS})
+    ],
 }
 
 
 def _iso_text(value: Any) -> Any:
-    """A time is written as an ISO 8601 string in JSON; a number is refused, not read as seconds."""
+    """A time is written as an ISO 8601 string in JSON (a number is refused, not read as seconds), in
+    years the scoring path can hold (pandas' timestamps end in 1677 and 2262)."""
     if not isinstance(value, str | datetime):
         raise ValueError("Input should be an ISO 8601 date and time string, like 2024-05-01T14:30:00")
+    if isinstance(value, str) and not re.match(YEARS, value):
+        raise ValueError("Input should be a date and time from the years 1700 to 2199, like 2024-05-01T14:30:00")
     return value
 
 
