@@ -205,7 +205,7 @@ class _Uneven:
 def test_chunks_line_up_whatever_the_sizes_of_the_engines_batches() -> None:
     frame = mixed_table(23, seed=12)
 
-    chunks = list(backends.chunks(_Uneven(frame, [3, 7, 0, 1, 9, 3]), 5))
+    chunks = list(backends.chunks(_Uneven(frame, [3, 7, 0, 1, 9, 3]), 5, "uneven"))
 
     assert [(first, chunk.num_rows) for first, chunk in chunks] == [(0, 5), (5, 5), (10, 5), (15, 5), (20, 3)]
     pd.testing.assert_frame_equal(pd.concat([c.to_pandas() for _, c in chunks], ignore_index=True), frame)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -35,6 +35,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from lathe import _display, backends, errors, search, workflows
 from lathe import bundle as bundles
 from lathe import registry as registries
+
+if TYPE_CHECKING:
+    from lathe.registry import OpenedModel
 
 __all__ = ["BATCH_FILE", "CHUNK_ROWS", "BatchResult", "score"]
 
@@ -64,31 +67,15 @@ class BatchResult:
     out: Path
 
 
-@dataclass(frozen=True)
-class _Model:
-    """The model a run scores with: a printable label, its bundle folder and manifest digest."""
-
-    label: str
-    folder: Path
-    manifest_sha256: str
-    name: str | None = None
-    version: int | None = None
-
-    @classmethod
-    def of(cls, model: str | Path, version: registries.Version | None) -> _Model:
-        if version is None:
-            folder = Path(model).resolve()
-            return cls(str(model), folder, bundles.sha256(folder / _MANIFEST))
-        label = f"{version.name} version {version.number}"
-        return cls(label, version.folder, version.manifest_sha256, version.name, version.number)
-
-    def metadata(self) -> dict[str, str]:
-        """The model's keys in every part's Parquet metadata."""
-        named = {} if self.name is None else {"lathe.model_name": self.name, "lathe.model_version": str(self.version)}
-        return {
-            "lathe.model": self.label, **named, "lathe.bundle": str(self.folder),
-            "lathe.manifest_sha256": self.manifest_sha256,
-        }  # fmt: skip
+def _model_metadata(model: OpenedModel) -> dict[str, str]:
+    """The model's keys in every part's Parquet metadata."""
+    named = (
+        {} if model.registered is None else {"lathe.model_name": model.name, "lathe.model_version": str(model.version)}
+    )
+    return {
+        "lathe.model": model.label, **named, "lathe.bundle": str(model.folder),
+        "lathe.manifest_sha256": model.manifest_sha256,
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,11 +113,10 @@ def score(
     """
     listed = [sources] if isinstance(sources, str | Path) else list(sources)
     _check_arguments(listed, chunk_rows, workers)
-    bundle, version = registries.open_model(model, registry, store)
-    scorer = _Model.of(model, version)
+    scorer = registries.open_model(model, registry, store)
     record = _record(scorer, [_label(s) for s in listed], table, query, chunk_rows)
     _claim(Path(out), record)
-    with _Writer(bundle, scorer, workers or os.cpu_count() or 1) as writer, _Bar(len(listed)) as bar:
+    with _Writer(scorer, workers or os.cpu_count() or 1) as writer, _Bar(len(listed)) as bar:
         run = _Run(Path(out), record, scorer, writer, bar)
         for index, source in enumerate(listed):
             run.score_source(index, source)
@@ -141,7 +127,7 @@ def score(
 class _Run:
     """One run into a folder: which parts it found done, which it expects, and what it has written."""
 
-    def __init__(self, folder: Path, record: dict[str, Any], model: _Model, writer: _Writer, bar: _Bar) -> None:
+    def __init__(self, folder: Path, record: dict[str, Any], model: OpenedModel, writer: _Writer, bar: _Bar) -> None:
         self.folder, self.record, self.model, self.writer, self.bar = folder, record, model, writer, bar
         self.done = {p.name for p in folder.glob("part-*.parquet")}
         self.expected: set[str] = set()
@@ -153,7 +139,7 @@ class _Run:
         description, rows = backends.open_table(source, self.record["table"], self.record["query"])
         try:
             self.bar.start(index, description, rows)
-            for first, chunk in backends.chunks(rows, size):
+            for first, chunk in backends.chunks(rows, size, description):
                 name = f"part-{index:05d}-{first // size:06d}.parquet"
                 self.expected.add(name)
                 where = f"{description}, rows {first:,} to {first + chunk.num_rows - 1:,}"
@@ -161,7 +147,7 @@ class _Run:
                     self.skipped, self.skipped_rows = self.skipped + 1, self.skipped_rows + chunk.num_rows
                     self.bar.advance(index, chunk.num_rows)
                     continue
-                metadata = {**self.model.metadata(), **_source_metadata(self.record, index, first)}
+                metadata = {**_model_metadata(self.model), **_source_metadata(self.record, index, first)}
                 self.count(self.writer.put(_Part(index, self.folder / name, _to_ipc(chunk), metadata, where)))
         finally:
             backends.close(rows)
@@ -202,9 +188,12 @@ def _label(source: str | Path) -> str:
     return backends.describe(text) if backends.is_database(text) else os.path.abspath(text)
 
 
-def _record(model: _Model, sources: list[str], table: str | None, query: str | None, chunk_rows: int) -> dict[str, Any]:
+def _record(
+    model: OpenedModel, sources: list[str], table: str | None, query: str | None, chunk_rows: int
+) -> dict[str, Any]:
     return {
-        "schema_version": SCHEMA_VERSION, "model": model.label, "model_name": model.name,
+        "schema_version": SCHEMA_VERSION, "model": model.label,
+        "model_name": model.name if model.registered is not None else None,
         "model_version": model.version, "bundle": str(model.folder), "manifest_sha256": model.manifest_sha256,
         "sources": sources, "table": table, "query": query, "chunk_rows": chunk_rows, "started": _now(),
         "finished": None, "rows": None, "parts": None,
@@ -334,8 +323,8 @@ class _Writer:
     however large the sources. The pool is started at the first chunk to score.
     """
 
-    def __init__(self, bundle: bundles.Bundle, model: _Model, workers: int) -> None:
-        self.bundle, self.model, self.workers = bundle, model, workers
+    def __init__(self, model: OpenedModel, workers: int) -> None:
+        self.model, self.workers = model, workers
         self.pool: ProcessPoolExecutor | None = None
         self.pending: dict[Future[int], int] = {}  # each chunk being scored, and the index of its source
 
@@ -351,7 +340,7 @@ class _Writer:
     def put(self, part: _Part) -> list[tuple[int, int]]:
         """Score and write ``part`` (now, or soon in a worker); (source index, rows) of the parts finished meanwhile."""
         if self.workers == 1:
-            return [(part.source, _write_part(self.bundle, part))]
+            return [(part.source, _write_part(self.model.bundle, part))]
         finished = self._collect(until=IN_FLIGHT * self.workers - 1)
         self.pending[self._pool().submit(_score_in_worker, part)] = part.source
         return finished

@@ -257,7 +257,7 @@ def _facts(title: str, rows: dict[str, str]) -> Table:
 
 def _registry_add(args: argparse.Namespace) -> None:
     version = Registry(args.registry, args.store).add(args.bundle, args.name, args.stage, args.parent)
-    _display.status(f"{version.name} version {version.number} ({version.stage}), stored in {version.folder}")
+    _display.status(f"{version.label} ({version.stage}), stored in {version.folder}")
 
 
 def _registry_list(args: argparse.Namespace) -> None:
@@ -293,12 +293,12 @@ def _version_table(v: Version) -> Table:
         "created": v.created,
         "bundle": str(v.folder),
     }
-    return _facts(f"{v.name} version {v.number}: {v.stage}", rows)
+    return _facts(f"{v.label}: {v.stage}", rows)
 
 
 def _registry_promote(args: argparse.Namespace) -> None:
     version = Registry(args.registry, args.store).promote(args.name, args.version, args.to)
-    _display.status(f"{version.name} version {version.number} is now in {version.stage}")
+    _display.status(f"{version.label} is now in {version.stage}")
 
 
 def _registry_rollback(args: argparse.Namespace) -> None:

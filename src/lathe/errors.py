@@ -14,7 +14,7 @@ the message of any ``LatheError`` without a traceback and exits with status 2.
     │   ├── SourceAccessError (PermissionError)       the server refused the credentials
     │   ├── SourceReadError (ValueError)      malformed rows, a wrong encoding, a bad query
     │   ├── EmptySourceError (ValueError)
-    │   └── ProjectError (ValueError)         a project file's mistake: a bad key, a join that multiplies rows
+    │   └── ProjectError (ValueError)         a project file's mistake: a bad key, a cut-off without a time
     ├── ColumnNotFoundError (KeyError)        with "did you mean ...?"
     ├── TargetError (ValueError)              a target with one class, all missing, ...
     ├── SchemaMismatchError (ValueError)      rows to score that do not fit the bundle's inputs
@@ -47,6 +47,7 @@ __all__ = [
     "SourceReadError",
     "SourceUnreachableError",
     "TargetError",
+    "first_line",
 ]
 
 
@@ -129,3 +130,9 @@ class BundleIntegrityError(BundleError, ValueError):
 
 class RegistryError(LatheError, LookupError):
     """The registry has no such model or version, or cannot make the change asked for."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a library's error message (at most 300 characters), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

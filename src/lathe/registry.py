@@ -30,7 +30,7 @@ from typing import Any
 from lathe import backends, errors
 from lathe import bundle as bundles
 
-__all__ = ["DEFAULT_LOCATION", "STAGES", "Registry", "Version", "open_model"]
+__all__ = ["DEFAULT_LOCATION", "STAGES", "OpenedModel", "Registry", "Version", "open_model"]
 
 STAGES = ("none", "staging", "production", "archived")
 DEFAULT_LOCATION = "lathe-registry"
@@ -68,9 +68,36 @@ class Version:
     source: str | None
     metrics: dict[str, dict[str, float]]
 
+    @property
+    def label(self) -> str:
+        """``NAME version N``."""
+        return f"{self.name} version {self.number}"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {**self.__dict__, "folder": str(self.folder)}
+
+
+@dataclass(frozen=True)
+class OpenedModel:
+    """A model as a command names it, loaded and verified: a registry version, or a bundle folder
+    (``name`` is then the folder as given)."""
+
+    bundle: bundles.Bundle
+    folder: Path
+    manifest_sha256: str
+    name: str
+    registered: Version | None = None
+
+    @property
+    def version(self) -> int | None:
+        """The registry version number; ``None`` for a folder."""
+        return self.registered.number if self.registered is not None else None
+
+    @property
+    def label(self) -> str:
+        """``NAME version N``, or the folder."""
+        return self.registered.label if self.registered is not None else self.name
 
 
 class Registry:
@@ -79,7 +106,7 @@ class Registry:
     ``./lathe-registry``; ``store`` defaults to ``$LATHE_REGISTRY_STORE``."""
 
     def __init__(self, location: str | Path | None = None, store: str | Path | None = None) -> None:
-        where = str(location or os.environ.get("LATHE_REGISTRY") or DEFAULT_LOCATION)
+        where = _location(location)
         store = store or os.environ.get("LATHE_REGISTRY_STORE")
         if where.startswith(("postgresql://", "postgres://")):
             if not store:
@@ -162,6 +189,11 @@ class Registry:
             )
         return found[0]
 
+    def open(self, version: Version) -> OpenedModel:
+        """``version``'s bundle, loaded and verified (see ``load``)."""
+        bundle = self.load(version.name, version.number)
+        return OpenedModel(bundle, version.folder, version.manifest_sha256, version.name, version)
+
     def load(self, name: str, number: int | None = None) -> bundles.Bundle:
         """The bundle of ``version(name, number)``, verified against its checksums and its record."""
         version = self.version(name, number)
@@ -169,9 +201,7 @@ class Registry:
             not (version.folder / _MANIFEST).is_file()
             or bundles.sha256(version.folder / _MANIFEST) != version.manifest_sha256
         ):
-            raise errors.BundleIntegrityError(
-                f"{name} version {version.number}: its stored bundle was changed or removed"
-            )
+            raise errors.BundleIntegrityError(f"{version.label}: its stored bundle was changed or removed")
         return bundles.load_bundle(version.folder)
 
     def promote(self, name: str, number: int, stage: str) -> Version:
@@ -259,18 +289,17 @@ class Registry:
         return Version(**values)
 
 
-def open_model(
-    model: str | Path, location: str | Path | None = None, store: str | Path | None = None
-) -> tuple[bundles.Bundle, Version | None]:
-    """The bundle that ``model`` names, and its registry version (``None`` for a folder).
+def open_model(model: str | Path, location: str | Path | None = None, store: str | Path | None = None) -> OpenedModel:
+    """The model that ``model`` names, loaded and verified.
 
     ``model`` is a bundle folder, ``NAME`` (the production version of NAME in the registry at
     ``location``) or ``NAME:N`` (its version N).
     """
     if Path(model).is_dir():
-        return bundles.load_bundle(model), None
+        folder = Path(model).resolve()
+        return OpenedModel(bundles.load_bundle(folder), folder, bundles.sha256(folder / _MANIFEST), str(model))
     name, _, number = str(model).partition(":")
-    where = location or os.environ.get("LATHE_REGISTRY") or DEFAULT_LOCATION
+    where = _location(location)
     if "://" not in str(where) and not Path(where).is_dir():
         raise errors.BundleNotFoundError(
             f"{model}: no bundle folder of that name, and no registry at {where} to look the name up in "
@@ -279,8 +308,12 @@ def open_model(
     if number and not number.isdigit():
         raise errors.InvalidParameterError(f"{model}: name a version as NAME:N, N a whole number")
     registry = Registry(location, store)
-    version = registry.version(name, int(number)) if number else registry.production(name)
-    return registry.load(name, version.number), version
+    return registry.open(registry.version(name, int(number)) if number else registry.production(name))
+
+
+def _location(location: str | Path | None) -> str:
+    """Where the registry is: ``location``, else ``$LATHE_REGISTRY``, else ``./lathe-registry``."""
+    return str(location or os.environ.get("LATHE_REGISTRY") or DEFAULT_LOCATION)
 
 
 def _record(

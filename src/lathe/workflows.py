@@ -450,7 +450,7 @@ def _report_data(
     raw: np.ndarray | None,
     metric: Metric,
 ) -> dict[str, Any]:
-    task = Task(manifest["task"])
+    task, kept = Task(manifest["task"]), set(plan.feature_names)
     return {
         "title": f"{manifest['target']} — {task.value}{'' if task is Task.REGRESSION else ' classification'}",
         "task": task.value,
@@ -461,11 +461,7 @@ def _report_data(
         "metric": metric.name,
         "data": {**manifest["data"], "columns": _column_rows(manifest)},
         "features": [
-            {
-                "column": step.column,
-                "transform": step.described,
-                "features": [name for name in step.outputs if name in plan.feature_names],
-            }
+            {"column": step.column, "transform": step.described, "features": [n for n in step.outputs if n in kept]}
             for step in plan.steps
         ],
         "dropped": [{"feature": name, "reason": reason} for name, reason in plan.dropped],

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lathe.backends._databases import describe
-from lathe.errors import MissingDependencyError, RegistryError, SourceUnreachableError
+from lathe.errors import MissingDependencyError, RegistryError, SourceUnreachableError, first_line
 
 Row = tuple[Any, ...]
 
@@ -44,9 +44,7 @@ class Catalog:
             connection.commit()
         except refused as exc:
             connection.rollback()
-            raise RegistryError(
-                f"the registry at {describe(self.uri)} refused the change: {_first_line(exc)}"
-            ) from None
+            raise RegistryError(f"the registry at {describe(self.uri)} refused the change: {first_line(exc)}") from None
         except BaseException:
             connection.rollback()
             raise
@@ -76,7 +74,7 @@ def _connect_sqlite(uri: str) -> Any:
         connection = sqlite3.connect(path, timeout=60, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
     except (OSError, sqlite3.Error) as exc:
-        raise SourceUnreachableError(f"cannot open the registry at {path}: {_first_line(exc)}") from None
+        raise SourceUnreachableError(f"cannot open the registry at {path}: {first_line(exc)}") from None
     return connection
 
 
@@ -89,10 +87,6 @@ def _driver_error(postgres: bool) -> type[Exception]:
     return psycopg.Error
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def _connect_postgres(uri: str) -> Any:
     try:
         import psycopg
@@ -101,4 +95,4 @@ def _connect_postgres(uri: str) -> Any:
     try:
         return psycopg.connect(uri.replace("postgres://", "postgresql://", 1), connect_timeout=10)
     except psycopg.OperationalError as exc:
-        raise SourceUnreachableError(f"cannot open the registry at {describe(uri)}: {_first_line(exc)}") from None
+        raise SourceUnreachableError(f"cannot open the registry at {describe(uri)}: {first_line(exc)}") from None

@@ -24,14 +24,15 @@ import pyarrow as pa
 from lathe.backends._excel import SUFFIXES as EXCEL
 from lathe.backends._excel import read_workbooks
 from lathe.backends._quiet import library_noise
-from lathe.errors import EmptySourceError, InvalidParameterError, SourceNotFoundError, SourceReadError
+from lathe.errors import EmptySourceError, InvalidParameterError, SourceNotFoundError, SourceReadError, first_line
 
 # Types DuckDB may give a CSV column. BOOLEAN is left out so that labels such as yes/no
 # come back as written, not as true/false.
-# Written-out missing values (as in lathe.features.MISSING_TOKENS) are read as NULL.
+# Written-out missing values (as in lathe.features.MISSING_TOKENS) are read as NULL, in CSV and Excel.
+WRITTEN_MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "?", "-"]
 _CSV = (
     "header = true, strict_mode = true, auto_type_candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR'], "
-    "nullstr = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', 'none', '?', '-']"
+    f"nullstr = [{', '.join(repr(v) for v in WRITTEN_MISSING)}]"
 )
 T = TypeVar("T")
 LARGE_BYTES = 1 << 30
@@ -74,7 +75,7 @@ def read_source(uri: str, sheet: str | None = None) -> ibis.Table:
     """
     paths = _expand(uri)
     if _suffix(paths[0]) in EXCEL:
-        return _held(read_workbooks(uri, paths, sheet), uri)
+        return _held(read_workbooks(uri, paths, sheet, WRITTEN_MISSING), uri)
     if sheet is not None:
         raise InvalidParameterError(f"{uri}: --table names a sheet of an Excel workbook or a database table")
     reader = _reader_for(uri, paths[0])
@@ -188,7 +189,7 @@ def _run(uri: str, action: Callable[[], T]) -> T:
     try:
         return action()
     except duckdb.IOException as exc:
-        raise SourceNotFoundError(f"{uri}: cannot open the file ({_first_line(exc)})") from None
+        raise SourceNotFoundError(f"{uri}: cannot open the file ({first_line(exc)})") from None
     except duckdb.Error as exc:
         raise SourceReadError(f"{uri}: cannot read it as a table: {_explain(exc)}") from None
 
@@ -198,8 +199,4 @@ def _explain(exc: Exception) -> str:
     hint = next((h for key, h in _HINTS if key in lowered), "")
     line = re.search(r"csv error on line: (\d+)", lowered)
     where = f" (line {line.group(1)})" if line else ""
-    return f"{hint}{where}" if hint else _first_line(exc)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:300]
+    return f"{hint}{where}" if hint else first_line(exc)

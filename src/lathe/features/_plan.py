@@ -44,7 +44,7 @@ class FeaturePlan:
     @cached_property
     def feature_names(self) -> list[str]:
         """Names of the feature columns, in matrix order."""
-        return [name for step in self.steps for name in step.outputs if name not in self._dropped]
+        return [name for name in self._made if name not in self._dropped]
 
     @cached_property
     def feature_sources(self) -> list[str]:
@@ -56,17 +56,16 @@ class FeaturePlan:
         return {name for name, _ in self.dropped}
 
     @cached_property
-    def _made(self) -> int:
-        """How many feature columns the steps make, before any is dropped."""
-        return sum(len(step.outputs) for step in self.steps)
+    def _made(self) -> list[str]:
+        """Every step's outputs, before the redundant ones are dropped."""
+        return [name for step in self.steps for name in step.outputs]
 
     @cached_property
     def _kept(self) -> np.ndarray | None:
         """Positions of the kept features among every step's outputs; ``None`` when all are kept."""
         if not self.dropped:
             return None
-        made = [name for step in self.steps for name in step.outputs]
-        return np.array([i for i, name in enumerate(made) if name not in self._dropped])
+        return np.array([i for i, name in enumerate(self._made) if name not in self._dropped])
 
     def categories(self) -> dict[str, list[str]]:
         """For each categorical input, the levels it was fitted with."""
@@ -74,7 +73,10 @@ class FeaturePlan:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 feature matrix for ``frame`` (raw columns; extra ones ignored)."""
-        coerced = coerce_frame(frame, self.inputs)
+        return self._matrix(coerce_frame(frame, self.inputs))
+
+    def _matrix(self, coerced: pd.DataFrame) -> np.ndarray:
+        """``transform`` of rows already coerced to the inputs' kinds."""
         columns = [col for step in self.steps for col in step.apply(coerced[step.column])]
         if self._kept is not None:
             columns = [columns[i] for i in self._kept]
@@ -87,7 +89,7 @@ class FeaturePlan:
         """``transform`` for rows given as mappings (parsed JSON), without building a DataFrame:
         the fast path for a few rows at a time. The same features, to the last bit but for the
         sine and cosine of cyclic date parts (to the last few)."""
-        made = np.empty((len(rows), self._made))
+        made = np.empty((len(rows), len(self._made)))
         for r, values in enumerate(coerce_rows(rows, self.inputs)):
             made[r] = [x for step, i in self._step_inputs for x in step.row(values[i])]
         return made if self._kept is None else made[:, self._kept]
@@ -157,7 +159,7 @@ def plan_features(
     made = FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
     if not select or not made.feature_names:
         return made
-    dropped = redundant_features(made.transform(frame), made.feature_names)
+    dropped = redundant_features(made._matrix(coerced), made.feature_names)
     return dataclasses.replace(made, dropped=dropped)
 
 

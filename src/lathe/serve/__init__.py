@@ -20,8 +20,8 @@ except ImportError:
 
 from lathe.serve._app import create_app
 from lathe.serve._guard import MAX_BODY
-from lathe.serve._model import Holder, Served, served
+from lathe.serve._model import Holder, served
 from lathe.serve._run import serve
 from lathe.serve._schema import MAX_ROWS
 
-__all__ = ["MAX_BODY", "MAX_ROWS", "Holder", "Served", "create_app", "serve", "served"]
+__all__ = ["MAX_BODY", "MAX_ROWS", "Holder", "create_app", "serve", "served"]

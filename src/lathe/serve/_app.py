@@ -18,9 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lathe.errors import LatheError
+from lathe.registry import OpenedModel
 from lathe.serve._guard import MAX_BODY, Guard
 from lathe.serve._metrics import Metrics
-from lathe.serve._model import Holder, Served
+from lathe.serve._model import Holder
 from lathe.serve._schema import MAX_ROWS, ExplainResponse, PredictResponse, Problem, request_body
 
 INLINE_ROWS = 64  # up to this many rows are scored on the event loop; more in a worker thread
@@ -113,7 +114,7 @@ def _answer_problems(app: FastAPI) -> None:
         return _json({"detail": problems}, status=422)
 
 
-def _ref(served: Served) -> dict[str, Any]:
+def _ref(served: OpenedModel) -> dict[str, Any]:
     return {"name": served.name, "version": served.version}
 
 
@@ -127,7 +128,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _explanations(served: Served, rows: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
+def _explanations(served: OpenedModel, rows: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
     frame = served.bundle.explain(pd.DataFrame(rows), top)
     shares = [c for c in frame.columns if c.startswith("contribution_")]
     out = []

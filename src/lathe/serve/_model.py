@@ -8,50 +8,28 @@ version is loaded, verified and warmed in the background before it is swapped in
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from lathe import _display
-from lathe.bundle import Bundle, sha256
 from lathe.errors import LatheError
-from lathe.registry import Registry, Version, open_model
+from lathe.registry import OpenedModel, Registry, open_model
 
 
-@dataclass(frozen=True)
-class Served:
-    """A loaded bundle and what it is: a registry version (``name``, ``version``) or a folder."""
-
-    bundle: Bundle
-    name: str
-    version: int | None
-    manifest_sha256: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} version {self.version}" if self.version is not None else self.name
-
-    def warm(self) -> Served:
-        """Score one row of missing values, so that the first request pays for no lazy set-up."""
-        self.bundle.predict_rows([{c.name: None for c in self.bundle.plan.inputs}])
-        return self
-
-
-def served(model: str | Path, registry: str | Path | None = None, store: str | Path | None = None) -> Served:
+def served(model: str | Path, registry: str | Path | None = None, store: str | Path | None = None) -> OpenedModel:
     """The model ``model`` names (see ``lathe.registry.open_model``), loaded, verified and warmed."""
-    bundle, version = open_model(model, registry, store)
-    return _served(bundle, version, str(model)).warm()
+    return warm(open_model(model, registry, store))
 
 
-def _served(bundle: Bundle, version: Version | None, model: str) -> Served:
-    if version is None:
-        return Served(bundle, model, None, sha256(Path(model) / "manifest.json"))
-    return Served(bundle, version.name, version.number, version.manifest_sha256)
+def warm(model: OpenedModel) -> OpenedModel:
+    """``model``, having scored one row of missing values, so that the first request pays for no lazy set-up."""
+    model.bundle.predict_rows([{c.name: None for c in model.bundle.plan.inputs}])
+    return model
 
 
 class Holder:
     """The model being served; ``follows`` names the registry model whose production version it tracks."""
 
-    def __init__(self, current: Served, follows: str | None = None) -> None:
+    def __init__(self, current: OpenedModel, follows: str | None = None) -> None:
         self.current = current
         self.follows = follows
         self.swaps = 0
@@ -80,12 +58,12 @@ class Watcher(threading.Thread):
         if version.number == holder.current.version:
             holder.waiting = ""
             return
-        new = _served(self.registry.load(version.name, version.number), version, version.name)
+        new = self.registry.open(version)
         if new.bundle.plan.inputs != holder.current.bundle.plan.inputs:
             holder.waiting = (
                 f"{new.label} takes other inputs than {holder.current.label}; restart `lathe serve` to serve it"
             )
             return
-        holder.current, holder.waiting = new.warm(), ""
+        holder.current, holder.waiting = warm(new), ""
         holder.swaps += 1
         _display.status(f"now serving {new.label}")
