@@ -8,6 +8,18 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+DEMO = Path("build/demo")
+DEMO_BUNDLE = DEMO / "models/late"
+
+
+def demo_bundle() -> Path:
+    """The demo's bundle folder, made as `make demo` makes it when missing."""
+    if not (DEMO_BUNDLE / "manifest.json").is_file():
+        subprocess.run([sys.executable, "demo/flights.py", str(DEMO)], check=True)
+        lathe = str(Path(sys.executable).with_name("lathe"))
+        train = [lathe, "train", str(DEMO / "train.toml"), "--budget", "45", "--out", str(DEMO_BUNDLE)]
+        subprocess.run(train, check=True)
+    return DEMO_BUNDLE
 
 
 def record(section: str) -> None:

@@ -33,21 +33,11 @@ import numpy as np
 import pandas as pd
 
 import lathe
-from _results import own_environment, record
+from _results import DEMO, DEMO_BUNDLE, demo_bundle, own_environment, record
 from lathe.backends import close, open_table, to_frame
 
-DEMO = Path("build/demo")
-BUNDLE = DEMO / "models/late"
 BIN = Path(sys.executable).parent
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
-
-
-def _demo_bundle() -> lathe.Bundle:
-    if not (BUNDLE / "manifest.json").is_file():
-        subprocess.run([sys.executable, "demo/flights.py", str(DEMO)], check=True)
-        train = [str(BIN / "lathe"), "train", str(DEMO / "train.toml"), "--budget", "45"]
-        subprocess.run([*train, "--out", str(BUNDLE)], check=True)
-    return lathe.load(BUNDLE)
 
 
 def _one_row() -> dict[str, object]:
@@ -137,7 +127,7 @@ def sweep(url: str, body: str, levels: list[int], seconds: float) -> dict[int, d
 
 def lathe_server(levels: list[int], seconds: float, body: str) -> dict[int, dict[str, float]]:
     port = _free_port()
-    command = [str(BIN / "lathe"), "serve", str(BUNDLE), "--port", str(port)]
+    command = [str(BIN / "lathe"), "serve", str(DEMO_BUNDLE), "--port", str(port)]
     with _server(command, f"http://127.0.0.1:{port}/ready"):
         return sweep(f"http://127.0.0.1:{port}/predict", json.dumps({"rows": [json.loads(body)]}), levels, seconds)
 
@@ -149,7 +139,7 @@ def mlflow_server(levels: list[int], seconds: float, body: str) -> tuple[dict[in
     shutil.rmtree(model, ignore_errors=True)
     model.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [str(python), "-c", f"import lathe.mlflow; lathe.mlflow.save_model({str(BUNDLE)!r}, {str(model)!r})"],
+        [str(python), "-c", f"import lathe.mlflow; lathe.mlflow.save_model({str(DEMO_BUNDLE)!r}, {str(model)!r})"],
         check=True,
     )
     port = _free_port()
@@ -178,7 +168,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("bench/serve.py needs wrk: apt-get install wrk")
     levels = [int(c) for c in args.levels.split(",")]
-    bundle, row = _demo_bundle(), _one_row()
+    bundle, row = lathe.load(demo_bundle()), _one_row()
     p50, p99 = in_process(bundle, row)
     body = json.dumps(row)
     ours = lathe_server(levels, args.seconds, body)

@@ -1,4 +1,4 @@
-"""The ``lathe`` command: profile, train, predict, explain, info, registry, serve, batch.
+"""The ``lathe`` command: profile, train, predict, explain, info, registry, serve, batch, export, score.
 
 Errors lathe raises on purpose are printed as one line, without a traceback, and the
 command exits with status 2.
@@ -67,7 +67,61 @@ def _parser() -> argparse.ArgumentParser:
     _registry_parser(commands)
     _serve_parser(commands)
     _batch_parser(commands)
+    _export_parser(commands)
+    _score_parser(commands)
     return parser
+
+
+def _export_parser(commands: Any) -> None:
+    from lathe.export import DIALECTS, FORMATS
+
+    export = commands.add_parser(
+        "export", help="write the whole pipeline as ONNX, PMML or SQL, checked by an independent engine first"
+    )
+    export.add_argument("bundle", help="bundle folder; the export goes to its exports/ folder")
+    export.add_argument("--format", required=True, choices=FORMATS)
+    export.add_argument("--dialect", choices=DIALECTS, help="with --format sql: the database's dialect")
+    export.add_argument("--table", default="input", help="with --format sql: the table it reads (default input)")
+    export.add_argument(
+        "--verify-in", metavar="URI",
+        help="with --dialect postgres or mysql: the database to check the SQL in (it gets a temporary table)",
+    )  # fmt: skip
+    export.set_defaults(run=_export)
+
+
+def _score_parser(commands: Any) -> None:
+    from lathe.export import BATCH_ROWS
+
+    score = commands.add_parser(
+        "score", help="score a table inside its database with the SQL export: no row leaves the database"
+    )
+    score.add_argument("bundle", help="bundle folder")
+    score.add_argument(
+        "--in-db", required=True, metavar="URI",
+        help="the database: postgresql://, mysql://, sqlite:///FILE, duckdb:///FILE, or spark (the local SparkSession)",
+    )  # fmt: skip
+    score.add_argument("--table", required=True, help="the table to score")
+    score.add_argument("--into", required=True, help="the table to write (replaced whole at the end if it exists)")
+    score.add_argument("--view", action="store_true", help="define --into as a view that scores --table when read")
+    score.add_argument("--key", help="a numeric column to score a large table by in ranges of, one batch at a time")
+    score.add_argument(
+        "--batch-rows", type=int, default=BATCH_ROWS, help=f"rows per range with --key (default {BATCH_ROWS:,})"
+    )
+    score.set_defaults(run=_score)
+
+
+def _score(args: argparse.Namespace) -> None:
+    from lathe.export import score_in_database
+
+    score_in_database(
+        args.bundle, args.in_db, args.table, args.into, view=args.view, key=args.key, batch_rows=args.batch_rows
+    )
+
+
+def _export(args: argparse.Namespace) -> None:
+    from lathe.export import export
+
+    export(args.bundle, args.format, dialect=args.dialect, table=args.table, verify_in=args.verify_in)
 
 
 def _registry_arguments() -> argparse.ArgumentParser:

@@ -21,7 +21,8 @@ the message of any ``LatheError`` without a traceback and exits with status 2.
     ├── BundleError
     │   ├── BundleNotFoundError (FileNotFoundError)
     │   └── BundleIntegrityError (ValueError) a checksum or the manifest does not match
-    └── RegistryError (LookupError)           no such model or version, nothing to roll back to
+    ├── RegistryError (LookupError)           no such model or version, nothing to roll back to
+    └── ExportError (ValueError)              a transform a format cannot express, an export that does not match
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "BundleNotFoundError",
     "ColumnNotFoundError",
     "EmptySourceError",
+    "ExportError",
     "InvalidParameterError",
     "LatheError",
     "MissingDependencyError",
@@ -130,6 +132,10 @@ class BundleIntegrityError(BundleError, ValueError):
 
 class RegistryError(LatheError, LookupError):
     """The registry has no such model or version, or cannot make the change asked for."""
+
+
+class ExportError(LatheError, ValueError):
+    """An export refused: a step its format cannot express, or scores that differ from the bundle's."""
 
 
 def first_line(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 
 from lathe import _display
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
-from lathe.bundle import Bundle, load_bundle
+from lathe.bundle import SAMPLE_ROWS, Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import FeaturePlan, Leak, coerce_frame, find_leaks, plan_features, usable_inputs
@@ -395,7 +395,9 @@ def _assemble(
         "timings": timings,
     }
     report = render_report(_report_data(manifest, plan, board, split, raw, spec.metric))
-    return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=board, report_html=report)
+    kept = split.holdout if len(split.holdout) else split.train
+    sample = coerce_frame(kept.head(SAMPLE_ROWS), plan.inputs).reset_index(drop=True)
+    return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=board, report_html=report, sample=sample)
 
 
 def _inputs(plan: FeaturePlan) -> list[dict[str, Any]]:

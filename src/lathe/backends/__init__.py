@@ -5,14 +5,17 @@ from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import close, fetch, read_frame, read_source, sampled, to_frame
 from lathe.backends._open import open_table
 from lathe.backends._project import Project, is_project, read_project
+from lathe.backends._sql import BATCH_ROWS, create_scored, run_select, spark_session
 from lathe.backends._stream import chunks, count_rows
 
 __all__ = [
+    "BATCH_ROWS",
     "Catalog",
     "Project",
     "chunks",
     "close",
     "count_rows",
+    "create_scored",
     "describe",
     "fetch",
     "is_database",
@@ -22,6 +25,8 @@ __all__ = [
     "read_frame",
     "read_project",
     "read_source",
+    "run_select",
     "sampled",
+    "spark_session",
     "to_frame",
 ]

@@ -26,6 +26,8 @@ MANIFEST = "manifest.json"
 PLAN = "plan.json"
 LEADERBOARD = "leaderboard.csv"
 REPORT = "report.html"
+SAMPLE = "sample.parquet"
+SAMPLE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Bundle:
     """A trained model with its plan, manifest, leaderboard and report.
 
     ``manifest`` is plain JSON data: task, target, classes, inputs, metrics, lineage.
+    ``sample`` holds up to ``SAMPLE_ROWS`` holdout rows of the inputs, coerced to their kinds:
+    the rows every export is checked on when it is written.
     """
 
     manifest: dict[str, Any]
@@ -40,6 +44,7 @@ class Bundle:
     model: Model
     leaderboard: Leaderboard
     report_html: str = ""
+    sample: pd.DataFrame | None = None
 
     @property
     def task(self) -> Task:
@@ -170,6 +175,8 @@ class Bundle:
         _write_leaderboard(folder / LEADERBOARD, self.leaderboard)
         if self.report_html:
             (folder / REPORT).write_text(self.report_html, encoding="utf-8")
+        if self.sample is not None:
+            self.sample.to_parquet(folder / SAMPLE, index=False)
         files = {p.name: sha256(p) for p in sorted(folder.iterdir())}
         manifest = {**self.manifest, "schema_version": SCHEMA_VERSION, "files": files}
         manifest["model"] = {**manifest.get("model", {}), "file": model_file}
@@ -190,7 +197,8 @@ def load_bundle(path: str | Path) -> Bundle:
     plan = FeaturePlan.from_dict(_read_json(folder / PLAN))
     report = (folder / REPORT).read_text(encoding="utf-8") if (folder / REPORT).exists() else ""
     leaderboard = Leaderboard.from_dict(manifest["leaderboard"])
-    return Bundle(manifest=manifest, plan=plan, model=model, leaderboard=leaderboard, report_html=report)
+    sample = pd.read_parquet(folder / SAMPLE) if (folder / SAMPLE).exists() else None
+    return Bundle(manifest, plan, model, leaderboard, report_html=report, sample=sample)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

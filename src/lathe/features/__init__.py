@@ -3,9 +3,10 @@
 from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame
 from lathe.features._leakage import Leak, find_leaks
 from lathe.features._plan import FeaturePlan, plan_features, usable_inputs
-from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
+from lathe.features._transforms import CYCLES, DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
 
 __all__ = [
+    "CYCLES",
     "MISSING_TOKENS",
     "DateParts",
     "FeaturePlan",

@@ -1,5 +1,7 @@
-"""Helpers for testing lathe and code built on it: small tables of every column type."""
+"""Helpers for testing lathe and code built on it: small tables of every column type, and
+small bundles fitted on them."""
 
+from lathe.testing._bundles import small_bundle
 from lathe.testing._tables import mixed_table
 
-__all__ = ["mixed_table"]
+__all__ = ["mixed_table", "small_bundle"]

@@ -1,0 +1,338 @@
+"""The SQL export, scored by the real engines: PostgreSQL and MariaDB (the local services),
+SQLite and DuckDB in memory, Spark SQL in local mode; and scoring inside the database."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from lathe.backends import create_scored, run_select, spark_session
+from lathe.backends._quiet import library_noise
+from lathe.bundle import Bundle
+from lathe.errors import ExportError, InvalidParameterError, MissingDependencyError, SourceReadError
+from lathe.export._pipeline import Pipeline, pipeline_of
+from lathe.export._sql import DIALECTS, build, score, score_in_database
+from lathe.export._verify import check_rows, compare
+from lathe.features import DateParts
+from lathe.testing import mixed_table, small_bundle
+
+TASKS = ("binary", "multiclass", "regression")
+FAMILIES = ("linear", "lightgbm")
+SPARK_CASES = (("binary", "lightgbm"), ("multiclass", "linear"), ("regression", "lightgbm"))  # one per task: slow
+_BUNDLES: dict[tuple[str, str, str, int], tuple[Bundle, Pipeline]] = {}
+
+
+def _mixed(task: str) -> pd.DataFrame:
+    return mixed_table(300, task)
+
+
+def _dates(task: str) -> pd.DataFrame:
+    """Timestamps to the millisecond (SQLite keeps no finer) over 1950-2030, before 1970 too."""
+    frame = mixed_table(300, task)
+    rng = np.random.default_rng(7)
+    span = (pd.Timestamp("2030-12-31") - pd.Timestamp("1950-01-01")) // pd.Timedelta(milliseconds=1)
+    frame["signup"] = pd.Timestamp("1950-01-01") + pd.to_timedelta(rng.integers(0, span, len(frame)), unit="ms")
+    frame["signup"] = frame["signup"].where(rng.random(len(frame)) > 0.05)
+    return frame
+
+
+TABLES = {"mixed": _mixed, "dates": _dates}
+
+
+def _bundle(
+    task: str, family: str, table: str = "mixed", text: bool = True, rounds: int = 40
+) -> tuple[Bundle, Pipeline]:
+    """A bundle (and its pipeline) fitted once per test session on one of ``TABLES``, with or
+    without its free text (SQLite cannot count words)."""
+    if (task, family, table + str(text), rounds) not in _BUNDLES:
+        frame = TABLES[table](task)
+        bundle = small_bundle(task, family, table=frame if text else frame.drop(columns=["note"]), rounds=rounds)
+        _BUNDLES[task, family, table + str(text), rounds] = bundle, pipeline_of(bundle)
+    return _BUNDLES[task, family, table + str(text), rounds]
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local SparkSession for the whole test session (it takes seconds to start), its tables
+    in a temporary folder; ``spark_session`` finds it active."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        sql = pytest.importorskip("pyspark.sql")
+        builder = sql.SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+        warehouse = str(tmp_path_factory.mktemp("spark-warehouse"))
+        session = builder.config("spark.sql.warehouse.dir", warehouse).getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    assert spark_session() is session
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """A dialect and the URI its rows are scored in (None: in memory, or local Spark)."""
+    dialect = request.param
+    if dialect == "spark":
+        request.getfixturevalue("spark")
+    uri = {"postgres": "postgres_uri", "mysql": "mariadb_uri"}.get(dialect)
+    return dialect, request.getfixturevalue(uri) if uri else None
+
+
+def _checked(
+    dialect: str, uri: str | None, task: str, family: str, table: str = "mixed", rounds: int = 40
+) -> dict[str, Any]:
+    bundle, pipeline = _bundle(task, family, table, text=dialect != "sqlite", rounds=rounds)
+    rows = check_rows(pipeline, bundle.sample)
+    return compare(bundle, rows, score(build(pipeline, dialect), rows, pipeline, dialect, uri), dialect)
+
+
+SERVERS_AND_DUCKDB = [(d, t, f) for d in ("postgres", "mysql", "duckdb") for t in TASKS for f in FAMILIES]
+
+
+@pytest.mark.parametrize(("engine", "task", "family"), SERVERS_AND_DUCKDB, indirect=["engine"])
+def test_the_engine_reproduces_the_bundle(engine: tuple[str, str | None], task: str, family: str) -> None:
+    check = _checked(*engine, task, family)
+    assert check["rows"] > 300
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sqlite_reproduces_the_bundle_without_text(task: str, family: str) -> None:
+    _checked("sqlite", None, task, family)
+
+
+@pytest.mark.usefixtures("spark")
+@pytest.mark.parametrize(("task", "family"), SPARK_CASES)
+def test_spark_reproduces_the_bundle(task: str, family: str) -> None:
+    _checked("spark", None, task, family)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb", "sqlite"], indirect=True)
+def test_seven_hundred_trees_are_added_in_two_steps(engine: tuple[str, str | None]) -> None:
+    dialect, uri = engine
+    _, pipeline = _bundle("binary", "lightgbm", text=dialect != "sqlite", rounds=700)
+    assert "lathe_sums1" in build(pipeline, dialect)  # 700 trees: 28 sums of 25, then those 28 in two
+    _checked(dialect, uri, "binary", "lightgbm", rounds=700)
+
+
+def test_sqlite_refuses_word_counts() -> None:
+    _, pipeline = _bundle("binary", "lightgbm")
+    with pytest.raises(ExportError, match=r"text_stats.*'note'.*sqlite"):
+        build(pipeline, "sqlite")
+
+
+@pytest.mark.parametrize("engine", DIALECTS, indirect=True)
+def test_dates_before_1970_read_alike_everywhere(engine: tuple[str, str | None]) -> None:
+    dialect, uri = engine
+    dates = next(s for s in _bundle("binary", "linear", "dates")[1].steps if s.column == "signup")
+    assert isinstance(dates, DateParts)
+    assert dates.reference is not None
+    assert dates.reference < -7000  # days since 1970 of the earliest, in 1950
+    for family in FAMILIES:
+        _checked(dialect, uri, "binary", family, "dates")
+
+
+def test_numbers_keep_every_digit() -> None:
+    _, pipeline = _bundle("binary", "lightgbm")
+    text = build(pipeline, "mysql")
+    tree = pipeline.model.trees[0]  # type: ignore[union-attr]
+    split = next(t for t, f in zip(tree.threshold, tree.feature, strict=True) if f >= 0 and t != 1.0000000180025095e-35)
+    leaf = next(v for v, f in zip(tree.value, tree.feature, strict=True) if f < 0)
+    assert repr(split) in text
+    assert repr(leaf) in text
+
+
+def test_an_unknown_dialect_is_named() -> None:
+    _, pipeline = _bundle("binary", "linear")
+    with pytest.raises(InvalidParameterError, match="Did you mean 'postgres'"):
+        build(pipeline, "postgre")
+
+
+# ---- scoring inside the database ----------------------------------------------------------------
+
+_TYPES = {
+    "postgres": {"id": "BIGINT", "text": "TEXT", "flag": "BOOLEAN", "time": "TIMESTAMP"},
+    "mysql": {"id": "BIGINT", "text": "TEXT", "flag": "BOOLEAN", "time": "DATETIME(6)"},
+    "duckdb": {"id": "BIGINT", "text": "TEXT", "flag": "BOOLEAN", "time": "TIMESTAMP"},
+    "sqlite": {"id": "INTEGER", "text": "TEXT", "flag": "INTEGER", "time": "TEXT"},
+}
+_COLUMNS = {"customer_id": "id", "amount": "text", "plan": "text", "active": "flag", "signup": "time", "note": "text"}
+
+
+def _raw_rows(with_text: bool) -> pd.DataFrame:
+    """Rows as a database holds them: amounts as text with missing tokens, padded categories,
+    one row without a key."""
+    frame = mixed_table(400, "binary", seed=11)[[*_COLUMNS]]
+    frame["amount"] = frame["amount"].map(lambda v: "NA" if np.isnan(v) else f" {v!r} ").astype(object)
+    frame["plan"] = frame["plan"].where(frame.index % 7 != 0, " " + frame["plan"] + " ").astype(object)
+    frame.loc[frame.index % 13 == 0, "plan"] = "n/a"
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    frame.loc[5, "customer_id"] = None
+    return frame if with_text else frame.drop(columns=["note"])
+
+
+@contextmanager
+def _connection(uri: str) -> Iterator[Any]:
+    """An Ibis connection of the test's own, to set up and clear the database."""
+    with library_noise():
+        con = ibis.connect(uri)
+    try:
+        yield con
+    finally:
+        con.disconnect()
+
+
+def _write(uri: str, dialect: str, name: str, frame: pd.DataFrame) -> None:
+    """``frame`` as the table ``name`` of the database at ``uri``, in columns of its own types."""
+    with _connection(uri) as con:
+        cursor = con.con.cursor()
+        marker = "?" if dialect in ("sqlite", "duckdb") else "%s"
+        columns = ", ".join(f"{c} {_TYPES[dialect][_COLUMNS[c]]}" for c in frame.columns)
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TABLE {name} ({columns})")
+        cursor.executemany(f"INSERT INTO {name} VALUES ({', '.join([marker] * len(frame.columns))})", _python(frame))
+        if dialect == "sqlite":
+            con.con.commit()
+
+
+def _python(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """The rows as Python values for a driver; timestamps as ISO text for SQLite (the table without
+    the free text), which has no type for them."""
+    iso = "note" not in frame
+
+    def value(v: Any) -> Any:
+        if isinstance(v, pd.Timestamp):
+            return v.isoformat(sep=" ") if iso else v.to_pydatetime()
+        return None if pd.isna(v) else bool(v) if isinstance(v, np.bool_) else v
+
+    return [tuple(map(value, row)) for row in frame.astype(object).itertuples(index=False)]
+
+
+def _read(uri: str, name: str) -> pd.DataFrame:
+    """The rows of table or view ``name``, ordered by their key (the one without first)."""
+    frame = run_select(uri, f"SELECT * FROM {name}", {})
+    frame["customer_id"] = frame["customer_id"].astype("float64")
+    return frame.sort_values("customer_id", na_position="first", kind="stable").reset_index(drop=True)
+
+
+@pytest.fixture(params=["postgres", "mysql", "duckdb", "sqlite"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A database holding the table ``lathe_sql_source``: the two servers, DuckDB and SQLite files."""
+    dialect = request.param
+    if dialect in ("postgres", "mysql"):
+        uri = request.getfixturevalue({"postgres": "postgres_uri", "mysql": "mariadb_uri"}[dialect])
+    else:
+        path = tmp_path / f"scores.{dialect}"
+        if dialect == "duckdb":
+            ibis.duckdb.connect(str(path)).disconnect()
+        else:
+            path.touch()
+        uri = f"{dialect}:///{path}"
+    _write(uri, dialect, "lathe_sql_source", _raw_rows(with_text=dialect != "sqlite"))
+    yield dialect, uri
+    with _connection(uri) as con:
+        for statement in ("DROP VIEW IF EXISTS lathe_sql_view", "DROP TABLE IF EXISTS lathe_sql_scores",
+                          "DROP TABLE IF EXISTS lathe_sql_source"):  # fmt: skip
+            con.raw_sql(statement)
+
+
+def _statements(records: list[logging.LogRecord]) -> tuple[list[str], list[int]]:
+    """The statements sent (logged as "<where> runs: <statement>"), and the rows each fetch brought."""
+    sent = [str(r.args[1]) for r in records if r.msg == "%s runs: %s" and isinstance(r.args, tuple)]
+    fetched = [int(r.args[1]) for r in records if r.msg == "%s fetched %d row(s)" and isinstance(r.args, tuple)]
+    return sent, fetched
+
+
+def test_a_table_is_scored_in_key_ranges_without_a_row_leaving(
+    database: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    dialect, uri = database
+    bundle, pipeline = _bundle("binary", "lightgbm", text=dialect != "sqlite")
+    with caplog.at_level(logging.DEBUG, logger="lathe.backends._sql"):
+        written = score_in_database(
+            pipeline, uri, "lathe_sql_source", "lathe_sql_scores", key="customer_id", batch_rows=150
+        )
+    sent, fetched = _statements(caplog.records)
+    raw = _read(uri, "lathe_sql_source")
+    assert written == len(raw) == 400
+    assert sum(s.startswith(("CREATE TABLE", "INSERT INTO")) for s in sent) == 3  # three ranges
+    assert max(fetched) == 1  # counts and bounds only
+    values = {str(v).strip() for column in ("note", "amount") if column in raw for v in raw[column].dropna()}
+    assert not [v for v in values if len(v) > 8 and any(v in s for s in sent)]  # no value went in a statement
+    assert not any("VALUES" in s for s in sent)
+    expected = bundle.predict(raw)
+    scored = _read(uri, "lathe_sql_scores")
+    assert scored["customer_id"].isna().sum() == 1
+    assert (scored["prediction"].astype(str) == expected["prediction"].astype(str)).all()
+    for column in ("probability_no", "probability_yes"):
+        np.testing.assert_allclose(scored[column].to_numpy(float), expected[column].to_numpy(float), rtol=0, atol=1e-9)
+
+
+def test_a_view_scores_the_table_as_it_is_read(database: tuple[str, str]) -> None:
+    dialect, uri = database
+    bundle, pipeline = _bundle("regression", "linear", text=dialect != "sqlite")
+    assert score_in_database(pipeline, uri, "lathe_sql_source", "lathe_sql_view", view=True) == 400
+    raw = _read(uri, "lathe_sql_source")
+    scored = _read(uri, "lathe_sql_view")
+    np.testing.assert_allclose(scored["prediction"].to_numpy(float), bundle.predict(raw)["prediction"], rtol=1e-12)
+
+
+def test_a_failing_statement_leaves_the_existing_table(
+    database: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    dialect, uri = database
+    _, pipeline = _bundle("binary", "linear", text=dialect != "sqlite")
+    score_in_database(pipeline, uri, "lathe_sql_source", "lathe_sql_scores")
+    before = _read(uri, "lathe_sql_scores")
+    errors = {  # what each engine refuses, row by row
+        "postgres": "1 / (customer_id - customer_id)",
+        "mysql": "1 / (customer_id - customer_id)",
+        "duckdb": "CAST(CAST(customer_id AS TEXT) || 'x' AS INTEGER)",
+        "sqlite": "ABS(-9223372036854775807 - 1 + customer_id - customer_id)",
+    }
+
+    def failing(d: str, table: str) -> str:  # fails in the second range of the key only
+        return f"SELECT customer_id, CASE WHEN customer_id > 1200 THEN {errors[d]} ELSE 0 END AS x FROM {table}"
+
+    with caplog.at_level(logging.DEBUG, logger="lathe.backends._sql"), pytest.raises(SourceReadError):
+        create_scored(uri, failing, "lathe_sql_source", "lathe_sql_scores", key="customer_id", batch_rows=150)
+    sent, _ = _statements(caplog.records)
+    assert [s.split(" ", 2)[:2] for s in sent if s.startswith(("CREATE TABLE", "INSERT"))] == [
+        ["CREATE", "TABLE"], ["INSERT", "INTO"]  # the first range was written, the second failed
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(_read(uri, "lathe_sql_scores"), before)
+    with _connection(uri) as con, library_noise():
+        assert not [t for t in con.list_tables() if t.startswith(("lathe_tmp_", "lathe_batch_"))]
+
+
+def test_spark_scores_a_table_in_key_ranges(spark: Any) -> None:
+    bundle, pipeline = _bundle("binary", "linear")
+    raw = _raw_rows(with_text=True)
+    schema = "customer_id BIGINT, amount STRING, plan STRING, active BOOLEAN, signup TIMESTAMP_NTZ, note STRING"
+    spark.createDataFrame(_python(raw), schema).write.saveAsTable("lathe_sql_source")
+    try:
+        written = score_in_database(
+            pipeline, "spark", "lathe_sql_source", "lathe_sql_scores", key="customer_id", batch_rows=150
+        )
+        scored = _read("spark", "lathe_sql_scores")
+    finally:
+        spark.sql("DROP TABLE IF EXISTS lathe_sql_source")
+        spark.sql("DROP TABLE IF EXISTS lathe_sql_scores")
+    assert written == 400
+    expected = bundle.predict(raw.sort_values("customer_id", na_position="first", kind="stable"))
+    np.testing.assert_allclose(scored["probability_yes"], expected["probability_yes"], rtol=0, atol=1e-9)
+
+
+def test_spark_missing_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import pyspark.sql now fails
+    with pytest.raises(MissingDependencyError, match=r"pip install 'lathe\[spark\]'"):
+        spark_session()
