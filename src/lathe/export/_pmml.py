@@ -628,5 +628,11 @@ def _backend() -> Any:
             f"the PMML export needs an optional extra: pip install 'lathe[export]' ({exc})"
         ) from None
     if not jpype.isJVMStarted():
-        jpype.startJVM(JVM_OPTIONS, classpath=jpmml_evaluator._classpath([]))
+        try:
+            jpype.startJVM(JVM_OPTIONS, classpath=jpmml_evaluator._classpath([]))
+        except (OSError, RuntimeError, jpype.JVMNotFoundException) as exc:
+            raise MissingDependencyError(
+                f"the PMML export is checked by JPMML, which needs Java 17 or later (JAVA_HOME, or java on the PATH): "
+                f"install a Java runtime, e.g. apt-get install openjdk-17-jre-headless ({exc})"
+            ) from None
     return JPypeBackend()
