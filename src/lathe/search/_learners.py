@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from lathe.profile import Task
 from lathe.search._single_row import SingleRow
+from lathe.search._tree_shap import TreeShap
 
 THREADS = os.cpu_count() or 1  # LightGBM's threads per fit or predict in this process
 
@@ -185,9 +186,17 @@ class LightGBMModel:
         return raw.reshape(len(X), -1)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        # LightGBM's own exact TreeSHAP; for multiclass one block of (features + 1) per class.
-        raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS))
+        # Exact TreeSHAP, with each leaf's weights tabulated once (see _tree_shap); LightGBM's own
+        # pred_contrib where the tables would be too large. Per output (features + 1) columns.
+        if self._tree_shap is None:
+            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS))
+        else:
+            raw = self._tree_shap.contributions(X, THREADS)
         return raw.reshape(len(X), -1, X.shape[1] + 1)
+
+    @cached_property
+    def _tree_shap(self) -> TreeShap | None:
+        return TreeShap.of(self.booster)
 
     def save(self, folder: Path) -> str:
         (folder / "model.lightgbm.txt").write_text(self.booster.model_to_string())
