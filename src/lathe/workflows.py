@@ -25,7 +25,15 @@ from lathe.backends import close, is_project, open_table, read_project, sampled,
 from lathe.bundle import SAMPLE_ROWS, Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
-from lathe.features import FeaturePlan, Leak, coerce_frame, find_leaks, plan_features, usable_inputs
+from lathe.features import (
+    FeaturePlan,
+    Leak,
+    coerce_frame,
+    encoding_targets,
+    find_leaks,
+    plan_features,
+    usable_inputs,
+)
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
 from lathe.report import render_profile, render_report
 from lathe.search import (
@@ -131,7 +139,8 @@ def train(
     roles = (target,) if weight is None else (target, weight)
     leaks = _leaks(profile, split, roles, keep_pii, the_task)
     removed = {} if keep_suspected_leaks else {leak.column: leak.finding for leak in leaks if leak.strong}
-    plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii, leaks=removed)
+    targets = encoding_targets(split.y_train, the_task, split.classes)
+    plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii, leaks=removed, targets=targets)
     if plan.left_out:
         _display.status(f"left out of the features: {_left_out(plan)}")
     if plan.dropped:
@@ -139,7 +148,7 @@ def train(
             f"dropped {len(plan.dropped)} redundant feature(s) (constant, duplicate or correlated): "
             + ", ".join(name for name, _ in plan.dropped[:8]) + (", ..." if len(plan.dropped) > 8 else "")
         )  # fmt: skip
-    X = plan.transform(split.train)
+    X = plan.training_matrix(split.train, targets, seed)
     if X.shape[1] == 0:
         raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
     spec = SearchSpec(

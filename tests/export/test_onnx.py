@@ -17,7 +17,7 @@ from lathe.export._onnx import NAT, WHITESPACE, build, feed, score
 from lathe.export._pipeline import Affine, Pipeline, Tree, Trees, pipeline_of
 from lathe.export._verify import check_rows, compare
 from lathe.profile import Task
-from lathe.testing import mixed_table, small_bundle
+from lathe.testing import mixed_table, shops_table, small_bundle
 
 TASKS = ("binary", "multiclass", "regression")
 FAMILIES = ("linear", "lightgbm")
@@ -53,6 +53,20 @@ def _features(pipeline: Pipeline, rows: pd.DataFrame) -> np.ndarray:
 def test_onnxruntime_reproduces_the_bundle(task: str, family: str) -> None:
     check = _checked(small_bundle(task, family, table=_without_text(task)))
     print(task, family, check)  # the largest difference, shown with pytest -s
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_category_of_many_levels_is_looked_up(task: str) -> None:
+    bundle = small_bundle(task, "lightgbm", table=shops_table(300, task).drop(columns=["note"]))
+    assert any(step.kind == "encode" for step in bundle.plan.steps)
+    _checked(bundle)
+
+
+def test_a_category_compared_case_folded_is_refused() -> None:
+    table = shops_table(300).drop(columns=["note"])
+    table.loc[10:14, "shop"] = table.loc[10:14, "shop"].str.upper()
+    with pytest.raises(ExportError, match=r"encode transform of column 'shop' compares levels case-folded"):
+        build(pipeline_of(small_bundle("binary", "linear", table=table)))
 
 
 def test_a_model_using_text_length_is_refused() -> None:

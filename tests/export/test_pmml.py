@@ -21,7 +21,7 @@ from lathe.export._verify import check_rows, compare
 from lathe.features import DateParts, InputColumn, OneHot, Transform, coerce_frame, plan_features
 from lathe.profile import Task, profile_table
 from lathe.search import FAMILIES, Leaderboard
-from lathe.testing import mixed_table, small_bundle
+from lathe.testing import mixed_table, shops_table, small_bundle
 
 PMML = f"{{{NAMESPACE}}}"
 # Around the epoch, century and leap days, and the ends of what datetime64[ns] holds.
@@ -48,6 +48,17 @@ def _checked(bundle: Bundle, extra: pd.DataFrame | None = None) -> dict[str, obj
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_jpmml_reproduces_the_bundle(task: str, family: str) -> None:
     _checked(_bundle(task, family))  # raises where JPMML's scores differ from the bundle's by over 1e-6
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("fold", [False, True])
+def test_a_category_of_many_levels_is_looked_up(task: str, fold: bool) -> None:
+    table = shops_table(300, task)
+    if fold:  # levels compared case-folded
+        table.loc[10:14, "shop"] = table.loc[10:14, "shop"].str.upper()
+    bundle = small_bundle(task, "lightgbm", table=table)
+    assert any(step.kind == "encode" and step.fold_case == fold for step in bundle.plan.steps)  # type: ignore[attr-defined]
+    _checked(bundle)
 
 
 def test_the_document_is_pmml_4_4() -> None:

@@ -24,18 +24,20 @@ LEVEL = st.text(string.ascii_letters + string.digits + " -_", min_size=1, max_si
 
 @st.composite
 def tables(draw: st.DrawFn, text: bool = True) -> tuple[str, str, pd.DataFrame]:
-    """A task, a learner family and a table of 40 to 120 rows with a number, a category, a boolean,
-    a date and time (1940 to 2040) and maybe a free text, each with missing values at some share."""
+    """A task, a learner family and a table of 40 to 240 rows with a number, a category (of a few
+    levels, or of too many for one-hot), a boolean, a date and time (1940 to 2040) and maybe a free
+    text, each with missing values at some share."""
     task = draw(st.sampled_from(["binary", "multiclass", "regression"]))
     family = draw(st.sampled_from(["linear", "lightgbm"]))
-    rows = draw(st.integers(40, 120))
+    many = draw(st.booleans())
+    rows = draw(st.integers(200, 240) if many else st.integers(40, 120))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     missing = draw(st.sampled_from([0.0, 0.1, 0.4]))
-    levels = draw(st.lists(LEVEL, min_size=2, max_size=6, unique_by=str.casefold))
+    levels = draw(st.lists(LEVEL, min_size=40 if many else 2, max_size=45 if many else 6, unique_by=str.casefold))
     if draw(st.booleans()):  # the same level in two cases: compared case-folded
         levels.append(levels[0].swapcase())
     amount = rng.normal(draw(st.floats(-1e3, 1e3)), draw(st.floats(0.1, 1e3)), rows)
-    category = rng.choice(levels, rows).astype(object)
+    category = (rng.permutation(np.resize(levels, rows)) if many else rng.choice(levels, rows)).astype(object)
     flag = rng.random(rows) < 0.5
     start = pd.Timestamp("1940-01-01").value
     nanoseconds = rng.integers(start, pd.Timestamp("2040-01-01").value, rows, dtype=np.int64)
@@ -71,7 +73,12 @@ PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
 @given(tables(text=False))
 def test_onnx_reproduces_the_bundle(drawn: tuple[str, str, pd.DataFrame]) -> None:
     bundle, pipeline, rows = _fitted(drawn)
-    compare(bundle, rows, _onnx.score(_onnx.build(pipeline), rows, pipeline), "onnxruntime")
+    try:
+        artifact = _onnx.build(pipeline)
+    except ExportError:  # no case folding in ONNX: an encoded category compared case-folded is refused
+        assert any(step.kind == "encode" and step.fold_case for step in pipeline.steps)  # type: ignore[attr-defined]
+        return
+    compare(bundle, rows, _onnx.score(artifact, rows, pipeline), "onnxruntime")
 
 
 @PROPERTY

@@ -24,7 +24,7 @@ from lathe.export._pipeline import Pipeline, pipeline_of
 from lathe.export._sql import DIALECTS, build, score, score_in_database
 from lathe.export._verify import check_rows, compare
 from lathe.features import DateParts
-from lathe.testing import mixed_table, small_bundle
+from lathe.testing import mixed_table, shops_table, small_bundle
 
 TASKS = ("binary", "multiclass", "regression")
 FAMILIES = ("linear", "lightgbm")
@@ -46,7 +46,11 @@ def _dates(task: str) -> pd.DataFrame:
     return frame
 
 
-TABLES = {"mixed": _mixed, "dates": _dates}
+def _shops(task: str) -> pd.DataFrame:
+    return shops_table(300, task)
+
+
+TABLES = {"mixed": _mixed, "dates": _dates, "shops": _shops}
 
 
 def _bundle(
@@ -114,6 +118,17 @@ def test_sqlite_reproduces_the_bundle_without_text(task: str, family: str) -> No
 @pytest.mark.parametrize(("task", "family"), SPARK_CASES)
 def test_spark_reproduces_the_bundle(task: str, family: str) -> None:
     _checked("spark", None, task, family)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb", "sqlite"], indirect=True)
+@pytest.mark.parametrize("task", TASKS)
+def test_a_category_of_many_levels_is_looked_up(engine: tuple[str, str | None], task: str) -> None:
+    _checked(*engine, task, "lightgbm", table="shops")
+
+
+@pytest.mark.usefixtures("spark")
+def test_spark_looks_up_a_category_of_many_levels() -> None:
+    _checked("spark", None, "multiclass", "lightgbm", table="shops")
 
 
 @pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb", "sqlite"], indirect=True)

@@ -41,7 +41,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from lathe.errors import ExportError
 from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, waves
-from lathe.features import DateParts, Impute, OneHot, TextStats, Transform
+from lathe.features import DateParts, Encode, Impute, OneHot, TextStats, Transform
 
 OPSET = 21  # StringSplit and RegexFullMatch: 20
 ML_OPSET = 5  # TreeEnsemble, double throughout
@@ -166,6 +166,8 @@ def _translate(graph: _Graph, step: Transform, kind: str, features: Sequence[str
         return _impute(graph, step, x)
     if isinstance(step, OneHot):
         return _one_hot(graph, step, x)
+    if isinstance(step, Encode):
+        return _encode(graph, step, x)
     if isinstance(step, DateParts):
         return _date_parts(graph, step, x)
     if isinstance(step, TextStats):
@@ -189,6 +191,25 @@ def _one_hot(graph: _Graph, step: OneHot, x: str) -> dict[str, str]:
     out[f"{step.column}__other"] = graph.op("Sub", graph.double(graph.op("Not", missing)), seen)
     if step.indicator:
         out[f"{step.column}__missing"] = graph.double(missing)
+    return out
+
+
+def _encode(graph: _Graph, step: Encode, x: str) -> dict[str, str]:
+    """One ai.onnx.ml LabelEncoder per output: level to number, the rare group's number by default."""
+    if step.fold_case:
+        raise ExportError(
+            f"the encode transform of column {step.column!r} compares levels case-folded, which ONNX cannot do "
+            "without a locale; export to PMML or SQL, or make the column's case consistent and retrain"
+        )
+    missing = graph.op("Equal", x, graph.const("", object))
+    out = {}
+    for name, values, rare, when_missing in zip(step.outputs, step.values, step.rare, step.missing, strict=True):
+        encoded = graph.op(
+            "LabelEncoder", x, domain="ai.onnx.ml", keys_strings=list(step.levels),
+            values_tensor=numpy_helper.from_array(np.asarray(values, dtype=np.float64), "values"),
+            default_tensor=numpy_helper.from_array(np.asarray([rare], dtype=np.float64), "default"),
+        )  # fmt: skip
+        out[name] = graph.op("Where", missing, graph.const(when_missing), encoded)
     return out
 
 

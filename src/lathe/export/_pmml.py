@@ -56,7 +56,7 @@ import pandas as pd
 
 from lathe.errors import ExportError, MissingDependencyError
 from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, Trees, waves
-from lathe.features import DateParts, Impute, InputColumn, OneHot, TextStats, Transform
+from lathe.features import DateParts, Encode, Impute, InputColumn, OneHot, TextStats, Transform
 from lathe.profile import Task
 
 NAMESPACE = "http://www.dmg.org/PMML-4_4"
@@ -195,6 +195,8 @@ def _derive(step: Transform, fields: _Fields, keep: set[str]) -> dict[str, str]:
         made = _impute(step)
     elif isinstance(step, OneHot):
         made = _one_hot(step, fields)
+    elif isinstance(step, Encode):
+        made = _encode(step, fields)
     elif isinstance(step, TextStats):
         made = _text_stats(step)
     else:
@@ -229,6 +231,23 @@ def _one_hot(step: OneHot, fields: _Fields) -> dict[str, ET.Element]:
     made[f"{column}__other"] = present(_apply("not", known)) if matches else _indicator(_apply("isNotMissing", column))
     if step.indicator:
         made[f"{column}__missing"] = _indicator(_apply("isMissing", column))
+    return made
+
+
+def _encode(step: Encode, fields: _Fields) -> dict[str, ET.Element]:
+    """A MapValues per output: level to number, the rare group's by default; missing values' own."""
+    column = step.column
+    value = fields.derive(f"{column}__folded", _casefold(column, step.levels), "string") if step.fold_case else column
+    made = {}
+    for name, values, rare, missing in zip(step.outputs, step.values, step.rare, step.missing, strict=True):
+        mapped = _element(None, "MapValues", outputColumn="out", dataType="double", defaultValue=_number(rare))
+        _element(mapped, "FieldColumnPair", field=value, column="in")
+        rows = _element(mapped, "InlineTable")
+        for level, number in zip(step.levels, values, strict=True):
+            row = _element(rows, "row")
+            _element(row, "in", level)
+            _element(row, "out", _number(number))
+        made[name] = _unless_missing(column, missing, mapped)  # the folded field is not read where missing
     return made
 
 

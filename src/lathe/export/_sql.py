@@ -49,7 +49,7 @@ from sqlglot import exp
 from lathe.backends import BATCH_ROWS, create_scored, run_select
 from lathe.errors import ExportError, InvalidParameterError
 from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, waves
-from lathe.features import MISSING_TOKENS, DateParts, Impute, OneHot, TextStats, Transform
+from lathe.features import MISSING_TOKENS, DateParts, Encode, Impute, OneHot, TextStats, Transform
 from lathe.features._inputs import _FALSE, _TRUE
 
 DIALECTS = ("postgres", "mysql", "sqlite", "duckdb", "spark")
@@ -334,6 +334,19 @@ def _one_hot(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expressi
     return [*out, _flag(missing.copy())] if step.indicator else out
 
 
+def _encode(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expression]:
+    """Per output, CASE key WHEN level THEN number ... ELSE the rare group's number, missing values' own."""
+    key = exp.Lower(this=value.copy()) if step.fold_case else value.copy()
+    missing = exp.Is(this=value.copy(), expression=exp.null())
+    out: list[exp.Expression] = []
+    for values, rare, when_missing in zip(step.values, step.rare, step.missing, strict=True):
+        pairs = zip(step.levels, values, strict=True)
+        whens = [exp.If(this=d.exact(_string(level)), true=_number(v)) for level, v in pairs]
+        looked_up = exp.Case(this=d.exact(key.copy()), ifs=whens, default=_number(rare))
+        out.append(_case([(missing.copy(), _number(when_missing))], looked_up))
+    return out
+
+
 def _date_parts(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expression]:
     filled = {part: exp.Coalesce(this=d.parts[part](value.copy()), expressions=[_number(fill)])
               for part, fill in zip(step.parts, step.fills, strict=True)}  # fmt: skip
@@ -369,7 +382,7 @@ def _text_stats(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expre
 
 
 _STEPS: dict[type[Transform], Callable[[Any, exp.Expression, _Dialect], list[exp.Expression]]] = {
-    Impute: _impute, OneHot: _one_hot, DateParts: _date_parts, TextStats: _text_stats,
+    Impute: _impute, OneHot: _one_hot, Encode: _encode, DateParts: _date_parts, TextStats: _text_stats,
 }  # fmt: skip
 
 

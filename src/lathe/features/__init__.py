@@ -2,13 +2,23 @@
 
 from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame
 from lathe.features._leakage import Leak, find_leaks
-from lathe.features._plan import FeaturePlan, plan_features, usable_inputs
-from lathe.features._transforms import CYCLES, DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
+from lathe.features._plan import FeaturePlan, encoding_targets, plan_features, usable_inputs
+from lathe.features._transforms import (
+    CYCLES,
+    DateParts,
+    Encode,
+    Impute,
+    OneHot,
+    TextStats,
+    Transform,
+    transform_from_dict,
+)
 
 __all__ = [
     "CYCLES",
     "MISSING_TOKENS",
     "DateParts",
+    "Encode",
     "FeaturePlan",
     "Impute",
     "InputColumn",
@@ -17,6 +27,7 @@ __all__ = [
     "TextStats",
     "Transform",
     "coerce_frame",
+    "encoding_targets",
     "find_leaks",
     "plan_features",
     "transform_from_dict",

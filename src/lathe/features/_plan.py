@@ -13,10 +13,22 @@ import pandas as pd
 
 from lathe.features._inputs import InputColumn, coerce_frame, coerce_rows
 from lathe.features._selection import redundant_features
-from lathe.features._transforms import DateParts, Impute, OneHot, TextStats, Transform, transform_from_dict
-from lathe.profile import ColumnProfile, Profile, SemanticType
+from lathe.features._transforms import (
+    MAX_LEVELS,
+    DateParts,
+    Encode,
+    Impute,
+    OneHot,
+    TextStats,
+    Transform,
+    level_counts,
+    level_floor,
+    transform_from_dict,
+)
+from lathe.profile import ColumnProfile, Profile, SemanticType, Task
 
 SCHEMA_VERSION = 1
+ENCODING_FOLDS = 5  # out-of-fold target means for the training rows
 
 _FOR_TYPE: dict[SemanticType, type[Impute | OneHot | DateParts | TextStats]] = {
     SemanticType.NUMERIC: Impute,
@@ -69,7 +81,7 @@ class FeaturePlan:
 
     def categories(self) -> dict[str, list[str]]:
         """For each categorical input, the levels it was fitted with."""
-        return {step.column: list(step.levels) for step in self.steps if isinstance(step, OneHot)}
+        return {step.column: list(step.levels) for step in self.steps if isinstance(step, OneHot | Encode)}
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 feature matrix for ``frame`` (raw columns; extra ones ignored)."""
@@ -77,13 +89,34 @@ class FeaturePlan:
 
     def _matrix(self, coerced: pd.DataFrame) -> np.ndarray:
         """``transform`` of rows already coerced to the inputs' kinds."""
-        columns = [col for step in self.steps for col in step.apply(coerced[step.column])]
+        return self._stacked([col for step in self.steps for col in step.apply(coerced[step.column])], len(coerced))
+
+    def _stacked(self, columns: list[np.ndarray], rows: int) -> np.ndarray:
+        """Every step's output columns as one matrix, less the dropped ones."""
         if self._kept is not None:
             columns = [columns[i] for i in self._kept]
-        matrix = np.empty((len(coerced), len(columns)), order="F")
+        matrix = np.empty((rows, len(columns)), order="F")
         for i, column in enumerate(columns):
             matrix[:, i] = column
         return matrix
+
+    def training_matrix(self, frame: pd.DataFrame, targets: pd.DataFrame | None, seed: int = 0) -> np.ndarray:
+        """``transform`` for the rows the plan was fitted on, whose target means (``Encode``) are
+        taken out of fold, so that no row's features hold its own target."""
+        if targets is None or not any(isinstance(step, Encode) and len(step.names) > 1 for step in self.steps):
+            return self.transform(frame)
+        coerced = coerce_frame(frame, self.inputs)
+        folds = np.random.default_rng(seed).permutation(len(frame)) % ENCODING_FOLDS
+        columns = [
+            col
+            for step in self.steps
+            for col in (
+                step.out_of_fold(coerced[step.column], targets, folds)
+                if isinstance(step, Encode)
+                else step.apply(coerced[step.column])
+            )
+        ]
+        return self._stacked(columns, len(frame))
 
     def transform_rows(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """``transform`` for rows given as mappings (parsed JSON), without building a DataFrame:
@@ -139,6 +172,7 @@ def plan_features(
     keep_personal: bool = False,
     leaks: Mapping[str, str] | None = None,
     select: bool = True,
+    targets: pd.DataFrame | None = None,
 ) -> FeaturePlan:
     """Choose a transform per usable column of ``profile`` and fit it on ``frame``.
 
@@ -146,7 +180,9 @@ def plan_features(
     unless ``keep_personal`` columns flagged as personal data, and the columns of ``leaks``
     (column: why it is suspected) are left out with the reason recorded. With ``select``, the
     feature columns that add nothing (constant, duplicate, almost perfectly correlated; see
-    ``redundant_features``) are dropped, with the reason recorded in ``dropped``.
+    ``redundant_features``) are dropped, with the reason recorded in ``dropped``. A category with
+    more frequent levels than one-hot keeps is encoded as numbers (``Encode``), with the means of
+    ``targets`` (see ``encoding_targets``) where given.
     """
     leaks = leaks or {}
     reasons = {c.name: _left_out_because(c, keep_personal) for c in profile.columns if c.name not in exclude}
@@ -154,13 +190,33 @@ def plan_features(
     used = [c for c in profile.columns if c.name in reasons and reasons[c.name] is None]
     inputs = tuple(InputColumn(c.name, _input_kind(c.storage, c.semantic_type)) for c in used)
     coerced = coerce_frame(frame, inputs)
-    steps = tuple(_FOR_TYPE[c.semantic_type].fit(c.name, coerced[c.name]) for c in used)
+    steps = tuple(_fitted(c, coerced[c.name], targets) for c in used)
     left_out = tuple((name, reason) for name, reason in reasons.items() if reason is not None)
     made = FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
     if not select or not made.feature_names:
         return made
     dropped = redundant_features(made._matrix(coerced), made.feature_names)
     return dataclasses.replace(made, dropped=dropped)
+
+
+def encoding_targets(y: np.ndarray, task: Task, classes: Sequence[Any]) -> pd.DataFrame:
+    """The numbers whose mean per level ``Encode`` learns: the target itself, the positive class
+    as 0/1 for binary, one 0/1 column per class for multiclass (``y`` holds class positions)."""
+    if task is Task.REGRESSION:
+        return pd.DataFrame({"target": np.asarray(y, dtype=float)})
+    shown = classes[1:] if task is Task.BINARY else classes
+    first = 1 if task is Task.BINARY else 0
+    return pd.DataFrame({f"target={label}": (y == first + k).astype(float) for k, label in enumerate(shown)})
+
+
+def _fitted(column: ColumnProfile, values: pd.Series, targets: pd.DataFrame | None) -> Transform:
+    """The column's transform, by its semantic type; ``Encode`` for a category with more frequent
+    levels than one-hot keeps."""
+    if column.semantic_type is SemanticType.CATEGORICAL:
+        counts, _ = level_counts(values)
+        if int((counts >= level_floor(len(values))).sum()) > MAX_LEVELS:
+            return Encode.fit(column.name, values, targets)
+    return _FOR_TYPE[column.semantic_type].fit(column.name, values)
 
 
 def _left_out_because(column: ColumnProfile, keep_personal: bool) -> str | None:

@@ -101,11 +101,8 @@ class OneHot(Transform):
     @classmethod
     def fit(cls, column: str, values: pd.Series) -> OneHot:
         """Keep the most frequent levels of training ``values`` (strings)."""
-        distinct = values.dropna().astype(str).unique()
-        fold_case = len({v.casefold() for v in distinct}) < len(distinct)
-        counts = _folded(values, fold_case).value_counts(dropna=True)
-        floor = max(2, int(MIN_LEVEL_SHARE * len(values)))
-        frequent = counts[counts >= floor].index[:MAX_LEVELS]
+        counts, fold_case = level_counts(values)
+        frequent = counts[counts >= level_floor(len(values))].index[:MAX_LEVELS]
         levels = tuple(str(v) for v in frequent)
         return cls(column=column, levels=levels, indicator=bool(values.isna().any()), fold_case=fold_case)
 
@@ -138,6 +135,111 @@ class OneHot(Transform):
 def _folded(values: pd.Series, fold_case: bool) -> pd.Series:
     values = values.astype(object)
     return values.map(lambda v: str(v).casefold(), na_action="ignore") if fold_case else values
+
+
+@dataclass(frozen=True)
+class Encode(Transform):
+    """A category with too many levels for one-hot, as numbers: each level's share of the training
+    rows (``frequency``) and, given targets, the smoothed mean of each target among its rows
+    (``target`` for a number or the positive class, ``target=<class>`` per class for multiclass).
+
+    Levels with fewer rows than one-hot's floor form one rare group, whose numbers unseen levels
+    take too; missing values have their own. Levels are compared case-folded where training values
+    differ only in case (``fold_case``). ``values[k][i]`` is output ``k`` for level ``i``.
+    """
+
+    kind: ClassVar[str] = "encode"
+    described: ClassVar[str] = "category with many levels: its share of rows and the target's mean for it"
+    levels: tuple[str, ...] = ()
+    names: tuple[str, ...] = ("frequency",)
+    values: tuple[tuple[float, ...], ...] = ()
+    rare: tuple[float, ...] = ()
+    missing: tuple[float, ...] = ()
+    fold_case: bool = False
+
+    @classmethod
+    def fit(
+        cls, column: str, values: pd.Series, targets: pd.DataFrame | None = None, fold_case: bool | None = None
+    ) -> Encode:
+        """Count the levels of training ``values`` and average each of ``targets``' columns over them."""
+        if fold_case is None:
+            counts, fold_case = level_counts(values)
+        folded = _folded(values, fold_case)
+        counts = folded.value_counts(dropna=True)
+        levels = tuple(str(v) for v in counts[counts >= level_floor(len(values))].index)
+        codes = _codes(folded, levels, values.isna().to_numpy())
+        columns = [np.ones(len(values))] + ([] if targets is None else [targets[c].to_numpy(float) for c in targets])
+        names = ("frequency", *(() if targets is None else (str(c) for c in targets)))
+        stats = [_means(codes, column, len(levels), share=k == 0) for k, column in enumerate(columns)]
+        return cls(
+            column=column, levels=levels, names=names, fold_case=fold_case,
+            values=tuple(tuple(v[: len(levels)]) for v in stats),
+            rare=tuple(float(v[RARE]) for v in stats), missing=tuple(float(v[MISSING]) for v in stats),
+        )  # fmt: skip
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(f"{self.column}__{name}" for name in self.names)
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        codes = _codes(_folded(values, self.fold_case), self.levels, values.isna().to_numpy())
+        numbers = zip(self.values, self.rare, self.missing, strict=True)
+        return [np.array([*level, rare, missing])[codes] for level, rare, missing in numbers]
+
+    def row(self, value: str | None) -> list[float]:
+        if value is None:
+            return list(self.missing)
+        i = self._positions.get(value.casefold() if self.fold_case else value)
+        return list(self.rare) if i is None else [v[i] for v in self.values]
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {level: i for i, level in enumerate(self.levels)}
+
+    def out_of_fold(self, values: pd.Series, targets: pd.DataFrame, folds: np.ndarray) -> list[np.ndarray]:
+        """``apply``'s columns for the rows it was fitted on, with each target's mean for a row
+        taken from the other folds' rows only: the model never learns from a row's own target."""
+        out = self.apply(values)
+        for fold in np.unique(folds):
+            inside = folds == fold
+            others = Encode.fit(self.column, values[~inside], targets[~inside], self.fold_case)
+            for k, column in enumerate(others.apply(values[inside])[1:], start=1):
+                out[k][inside] = column
+        return out
+
+
+RARE, MISSING = -2, -1  # after the levels' numbers: the rare group's, then missing values'
+SMOOTHING = 10.0  # rows' worth of the overall mean mixed into each level's target mean
+
+
+def level_floor(rows: int) -> int:
+    """The fewest rows a level of a category needs among ``rows`` to be a level of its own."""
+    return max(2, int(MIN_LEVEL_SHARE * rows))
+
+
+def level_counts(values: pd.Series) -> tuple[pd.Series, bool]:
+    """Rows per level of ``values``, most first, and whether levels are compared case-folded:
+    where training values differ only in case ("Basic", "basic")."""
+    distinct = values.dropna().astype(str).unique()
+    fold_case = len({v.casefold() for v in distinct}) < len(distinct)
+    return _folded(values, fold_case).value_counts(dropna=True), fold_case
+
+
+def _codes(folded: pd.Series, levels: tuple[str, ...], missing: np.ndarray) -> np.ndarray:
+    codes = pd.Index(levels, dtype=object).get_indexer(pd.Index(folded))
+    codes[codes == -1] = len(levels)  # unseen or rare: the slot after the levels
+    codes[missing] = len(levels) + 1
+    return codes
+
+
+def _means(codes: np.ndarray, values: np.ndarray, levels: int, share: bool) -> np.ndarray:
+    """Per level, then rare, then missing: the share of rows (``share``) or the smoothed mean of ``values``."""
+    counts = np.bincount(codes, minlength=levels + 2).astype(float)
+    if share:
+        return counts / max(len(codes), 1)
+    sums = np.bincount(codes, weights=values, minlength=levels + 2)
+    prior = float(values.mean()) if len(values) else 0.0
+    return (sums + SMOOTHING * prior) / (counts + SMOOTHING)
 
 
 @dataclass(frozen=True)
@@ -266,11 +368,16 @@ def _date_parts(values: pd.Series, parts: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({p: getters[p]().astype("float64") for p in parts}, index=values.index)
 
 
-TRANSFORMS: dict[str, type[Transform]] = {t.kind: t for t in (Impute, OneHot, DateParts, TextStats)}
+TRANSFORMS: dict[str, type[Transform]] = {t.kind: t for t in (Impute, OneHot, Encode, DateParts, TextStats)}
 
 
 def transform_from_dict(data: dict[str, Any]) -> Transform:
     """Rebuild a fitted transform saved by ``Transform.to_dict``."""
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
+    fields = {k: _tupled(v) for k, v in data.items() if k != "kind"}
     factory: Any = TRANSFORMS[data["kind"]]
     return factory(**fields)  # type: ignore[no-any-return]
+
+
+def _tupled(value: Any) -> Any:
+    """JSON's lists back as the tuples the frozen transforms hold."""
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value

@@ -35,6 +35,16 @@ def mixed_table(rows: int = 400, task: str = "binary", seed: int = 0) -> pd.Data
     return frame
 
 
+def shops_table(rows: int = 400, task: str = "binary", seed: int = 0) -> pd.DataFrame:
+    """``mixed_table`` with a ``shop`` column of about 40 levels (too many for one-hot), each
+    within one plan, so that it tells about the target; a few shops are missing or rare."""
+    frame = mixed_table(rows, task, seed)
+    rng = np.random.default_rng(seed + 1)
+    frame["shop"] = [f"{plan}-{k}" for plan, k in zip(frame["plan"], rng.integers(0, 13, rows), strict=True)]
+    frame.loc[frame.index[:4], "shop"] = [None, None, "closed-1", "closed-2"]
+    return frame
+
+
 def _target(score: np.ndarray, task: str) -> np.ndarray:
     if task == "regression":
         return score * 10.0
