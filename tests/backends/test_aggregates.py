@@ -113,6 +113,42 @@ def test_a_cutoff_needs_the_childs_time(tmp_path: Path) -> None:
         open_table(str(_project(tmp_path, cutoff="when")))
 
 
+# A lookup with a time: each customer's account manager, assigned at some date; one customer's
+# assignment comes after its cut-off and must not be joined (customer 2: "Bo", 2024-04-01).
+MANAGERS = pd.DataFrame({
+    "customer_id": [1, 2, 3],
+    "assigned": pd.to_datetime(["2024-01-01", "2024-04-01", "2023-06-01"]),
+    "manager": ["Ann", "Bo", "Cy"],
+})  # fmt: skip
+
+
+def _lookup_project(folder: Path, cutoff: str | None, time: bool = True) -> Path:
+    CUSTOMERS.to_parquet(folder / "customers.parquet")
+    MANAGERS.to_parquet(folder / "managers.parquet")
+    (folder / "project.toml").write_text(
+        '[sources.customers]\nuri = "customers.parquet"\n[sources.managers]\nuri = "managers.parquet"\n'
+        '[[relationships]]\nparent = "customers"\nchild = "managers"\non = ["customer_id"]\n'
+        + ('time = "assigned"\n' if time else "")
+        + '[target]\ntable = "customers"\ncolumn = "churned"\n'
+        + (f'cutoff = "{cutoff}"\n' if cutoff else "")
+    )
+    return folder / "project.toml"
+
+
+def test_a_lookup_after_the_cutoff_is_not_joined(tmp_path: Path) -> None:
+    frame = _read(_lookup_project(tmp_path, cutoff="cut"))
+    assert frame["managers_manager"].fillna("-").tolist() == ["Ann", "-", "Cy"]
+    assert frame.loc[1, "managers_assigned"] == pd.Timestamp("2024-01-01")
+    assert pd.isna(frame.loc[2, "managers_assigned"])
+    fixed = _read(_lookup_project(tmp_path, cutoff="2023-12-01"))
+    assert fixed["managers_manager"].fillna("-").tolist() == ["-", "-", "Cy"]
+
+
+def test_a_lookup_without_a_time_or_a_cutoff_is_joined_whatever_its_time(tmp_path: Path) -> None:
+    for project in (_lookup_project(tmp_path, cutoff="cut", time=False), _lookup_project(tmp_path, cutoff=None)):
+        assert _read(project)["managers_manager"].tolist() == ["Ann", "Bo", "Cy"]
+
+
 @pytest.fixture
 def postgres(postgres_uri: str) -> Iterator[str]:
     """PostgreSQL holding the three tables."""

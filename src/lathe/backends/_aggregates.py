@@ -42,7 +42,7 @@ def aggregate_child(
                 f"{child_name} has several rows per {', '.join(on)} but no time: with a cut-off, declare "
                 f'time = "<column>" on its relationship, so that rows after the cut-off are left out'
             )
-        cuts = parent.mutate(**{_CUT: _cut_value(parent, cut)})
+        cuts = parent.mutate(**{_CUT: cut_value(parent, cut)})
         left = cuts.select(*on, _CUT).distinct()
         right = child.rename({f"__lathe_key_{i}": key for i, key in enumerate(on)})  # apart from the parent's
         matches = [left[key] == right[f"__lathe_key_{i}"] for i, key in enumerate(on)]
@@ -57,7 +57,7 @@ def aggregate_child(
     return selected.mutate(**{count: selected[count].fill_null(0)})
 
 
-def _cut_value(parent: ibis.Table, cut: str | datetime) -> Any:
+def cut_value(parent: ibis.Table, cut: str | datetime) -> Any:
     return ibis.literal(cut) if isinstance(cut, datetime) else parent[cut].cast("timestamp")
 
 

@@ -22,7 +22,8 @@ A child with one row per key is a lookup: its columns join the parent's rows, na
 With ``cutoff`` in ``[target]`` (a column of the target table, or a fixed time such as
 "2013-07-01"), an aggregated child's rows count only when its ``time`` (declared on the
 relationship) is before the cut-off of the row they are aggregated into: the target row's
-cut-off, or, one level down, the time of the child row. When every source is in the same
+cut-off, or, one level down, the time of the child row; a lookup with a ``time`` after the
+cut-off is not joined (its columns are missing for that row). When every source is in the same
 database, the joins run there (and so does the profile); otherwise each source streams into
 the embedded DuckDB as Arrow batches and the joins run there.
 """
@@ -37,7 +38,7 @@ from typing import Any
 
 import ibis
 
-from lathe.backends._aggregates import aggregate_child
+from lathe.backends._aggregates import aggregate_child, cut_value
 from lathe.backends._databases import connect, describe, is_database, read_database
 from lathe.backends._duckdb import close, in_memory, read_source
 from lathe.backends._quiet import library_noise
@@ -188,9 +189,7 @@ def _attach(
         rows = child.count().to_pyarrow().as_py()
         keys = child.select(*relation.on).distinct().count().to_pyarrow().as_py()
         if keys == rows:
-            renamed = child.rename({f"{relation.child}_{c}": c for c in child.columns if c not in relation.on})
-            added = [c for c in renamed.columns if c not in relation.on]
-            table = table.left_join(renamed, list(relation.on)).select(*table.columns, *added)
+            table = _look_up(table, child, relation, None if cut == _UNTIMED else cut)
         elif cut == _UNTIMED:
             raise ProjectError(
                 f"{relation.child} is aggregated into {name}, whose rows have no time to cut it off by: declare "
@@ -200,6 +199,19 @@ def _attach(
             keys = frozenset(key for r in project.relationships for key in r.on)
             table = aggregate_child(table, child, relation.child, relation.on, relation.time, cut, keys)
     return table
+
+
+def _look_up(table: ibis.Table, child: ibis.Table, relation: Relationship, cut: str | datetime | None) -> ibis.Table:
+    """``table`` with the columns of ``child`` (one row per key) joined in as ``<child>_<column>``;
+    with a cut-off and the relationship's ``time``, a child row after the cut-off is not joined."""
+    renamed = child.rename({f"{relation.child}_{c}": c for c in child.columns if c not in relation.on})
+    added = [c for c in renamed.columns if c not in relation.on]
+    if cut is None or relation.time is None:
+        return table.left_join(renamed, list(relation.on)).select(*table.columns, *added)
+    when = renamed[f"{relation.child}_{relation.time}"].cast("timestamp")
+    matches = [table[key] == renamed[key] for key in relation.on]
+    joined = table.left_join(renamed, [*matches, when < cut_value(table, cut)])
+    return joined.select(*(joined[c] for c in table.columns), *(joined[c] for c in added))
 
 
 def _check_keys(relation: Relationship, parent: ibis.Table, child: ibis.Table) -> None:
