@@ -162,12 +162,9 @@ class Encode(Transform):
         cls, column: str, values: pd.Series, targets: pd.DataFrame | None = None, fold_case: bool | None = None
     ) -> Encode:
         """Count the levels of training ``values`` and average each of ``targets``' columns over them."""
-        if fold_case is None:
-            counts, fold_case = level_counts(values)
-        folded = _folded(values, fold_case)
-        counts = folded.value_counts(dropna=True)
+        counts, fold_case = level_counts(values, fold_case)
         levels = tuple(str(v) for v in counts[counts >= level_floor(len(values))].index)
-        codes = _codes(folded, levels, values.isna().to_numpy())
+        codes = _codes(_folded(values, fold_case), levels, values.isna().to_numpy())
         columns = [np.ones(len(values))] + ([] if targets is None else [targets[c].to_numpy(float) for c in targets])
         names = ("frequency", *(() if targets is None else (str(c) for c in targets)))
         stats = [_means(codes, column, len(levels), share=k == 0) for k, column in enumerate(columns)]
@@ -217,11 +214,12 @@ def level_floor(rows: int) -> int:
     return max(2, int(MIN_LEVEL_SHARE * rows))
 
 
-def level_counts(values: pd.Series) -> tuple[pd.Series, bool]:
-    """Rows per level of ``values``, most first, and whether levels are compared case-folded:
-    where training values differ only in case ("Basic", "basic")."""
-    distinct = values.dropna().astype(str).unique()
-    fold_case = len({v.casefold() for v in distinct}) < len(distinct)
+def level_counts(values: pd.Series, fold_case: bool | None = None) -> tuple[pd.Series, bool]:
+    """Rows per level of ``values``, most first, and whether levels are compared case-folded: as
+    ``fold_case`` says, or where the values differ only in case ("Basic", "basic")."""
+    if fold_case is None:
+        distinct = values.dropna().astype(str).unique()
+        fold_case = len({v.casefold() for v in distinct}) < len(distinct)
     return _folded(values, fold_case).value_counts(dropna=True), fold_case
 
 
