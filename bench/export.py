@@ -2,8 +2,8 @@
 in DuckDB and inside PostgreSQL; and lathe's SQL against orbital's (Posit's scikit-learn-to-SQL, in
 its own environment, build/bench-envs/orbital) for a pipeline both express.
 
-The demo model (build/demo/models/late, 36 inputs, 658 trees; made as `make demo` makes it when
-missing) scores the demo's flights, repeated to --rows. The shared pipeline is a standardised
+The demo model (build/demo/models/late, as `make demo` makes it when missing; its size is in the
+table's heading) scores the demo's flights, repeated to --rows. The shared pipeline is a standardised
 logistic regression on eight numeric columns of the flights (no missing values): lathe's linear
 bundle and scikit-learn's StandardScaler + LogisticRegression for orbital, each SQL run by DuckDB
 over the same rows. Prints a table and writes it to bench/RESULTS.md (section "export").
@@ -27,7 +27,7 @@ import pandas as pd
 import psycopg
 
 import lathe
-from _results import DEMO, demo_bundle, own_environment, record
+from _results import DEMO, DEMO_BUNDLE, demo_bundle, own_environment, record
 from lathe.backends import close, open_table, to_frame
 from lathe.datasets import flights
 from lathe.export import export, onnx_feed, pipeline_of
@@ -126,6 +126,12 @@ def shared_pipeline(count: int) -> list[tuple[str, float]]:
     return [("lathe SQL export in DuckDB", ours), (f"orbital {orbital} SQL in DuckDB", theirs)]
 
 
+def _described(bundle: lathe.Bundle) -> str:
+    model = bundle.manifest["model"]["family"]
+    trees = f", {bundle.model.booster.num_trees()} trees" if model == "lightgbm" else ""  # type: ignore[attr-defined]
+    return f"{model}{trees}, {len(bundle.plan.inputs)} inputs, {len(bundle.plan.feature_names)} features"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -135,7 +141,7 @@ def main() -> None:
     shared = shared_pipeline(args.rows)
     lines = [
         f"## export: scoring {args.rows:,} rows with each export, 2 cores, one run", "",
-        "### The demo model (lightgbm, 658 trees, 36 inputs)", "",
+        f"### The demo model ({_described(lathe.load(DEMO_BUNDLE))})", "",
         "| engine | seconds | rows per second |", "| --- | ---: | ---: |",
         *(f"| {name} | {s:.2f} | {args.rows / s:,.0f} |" for name, s in demo), "",
         "### A standardised logistic regression on 8 numeric columns: lathe's SQL and orbital's, in DuckDB", "",
