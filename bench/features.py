@@ -36,62 +36,36 @@ from _results import DEMO, measured, own_environment, record
 
 PRIMITIVES = ["count", "sum", "mean", "min", "max", "std", "num_unique", "mode", "last",
               "time_since_first", "time_since_last"]  # fmt: skip
-FLIGHTS_PROJECT = """\
-[sources.flights]
-uri = "flights.parquet"
-[sources.planes]
-uri = "planes.parquet"
-[sources.destinations]
-uri = "destinations.parquet"
-[sources.weather]
-uri = "weather.parquet"
-[sources.plane_flights]
-uri = "history.parquet"
-[sources.route_flights]
-uri = "history.parquet"
-[[relationships]]
-parent = "flights"
-child = "planes"
-on = ["tailnum"]
-[[relationships]]
-parent = "flights"
-child = "destinations"
-on = ["dest"]
-[[relationships]]
-parent = "flights"
-child = "weather"
-on = ["origin", "time_hour"]
-[[relationships]]
-parent = "flights"
-child = "plane_flights"
-on = ["tailnum"]
-time = "time_hour"
-[[relationships]]
-parent = "flights"
-child = "route_flights"
-on = ["route"]
-time = "time_hour"
-[target]
-table = "flights"
-column = "late"
-cutoff = "time_hour"
-"""
-CUSTOMERS_PROJECT = """\
-[sources.customers]
-uri = "customers.parquet"
-[sources.transactions]
-uri = "transactions.parquet"
-[[relationships]]
-parent = "customers"
-child = "transactions"
-on = ["customer_id"]
-time = "at"
-[target]
-table = "customers"
-column = "churned"
-cutoff = "cut"
-"""
-# Each set: its project, id column, time column (the split) and target; featuretools' entity set.
+
+
+def _project(sources: dict[str, str], relationships: list[tuple[str, str, list[str], str | None]], target: str) -> str:
+    """A project file: each source's file; (parent, child, keys, time) per relationship; target
+    ``table.column@cutoff``."""
+    lines = [f'[sources.{name}]\nuri = "{file}"' for name, file in sources.items()]
+    for parent, child, on, time in relationships:
+        keys = ", ".join(f'"{key}"' for key in on)
+        lines.append(f'[[relationships]]\nparent = "{parent}"\nchild = "{child}"\non = [{keys}]')
+        lines += [f'time = "{time}"'] if time else []
+    table, rest = target.split(".")
+    column, cutoff = rest.split("@")
+    lines.append(f'[target]\ntable = "{table}"\ncolumn = "{column}"\ncutoff = "{cutoff}"')
+    return "\n".join(lines) + "\n"
+
+
+FLIGHTS_PROJECT = _project(
+    {name: f"{name}.parquet" for name in ("flights", "planes", "destinations", "weather")}
+    | {"plane_flights": "history.parquet", "route_flights": "history.parquet"},
+    [("flights", "planes", ["tailnum"], None), ("flights", "destinations", ["dest"], None),
+     ("flights", "weather", ["origin", "time_hour"], None), ("flights", "plane_flights", ["tailnum"], "time_hour"),
+     ("flights", "route_flights", ["route"], "time_hour")],
+    "flights.late@time_hour",
+)  # fmt: skip
+CUSTOMERS_PROJECT = _project(
+    {"customers": "customers.parquet", "transactions": "transactions.parquet"},
+    [("customers", "transactions", ["customer_id"], "at")],
+    "customers.churned@cut",
+)
+# Each set: its project, id column, time column (the split) and target.
 SETS = {
     "flights": {"project": FLIGHTS_PROJECT, "id": "flight_id", "time": "time_hour", "target": "late"},
     "customers": {"project": CUSTOMERS_PROJECT, "id": "customer_id", "time": "cut", "target": "churned"},

@@ -122,12 +122,17 @@ MANAGERS = pd.DataFrame({
 })  # fmt: skip
 
 
-def _lookup_project(folder: Path, cutoff: str | None, time: bool = True) -> Path:
-    CUSTOMERS.to_parquet(folder / "customers.parquet")
-    MANAGERS.to_parquet(folder / "managers.parquet")
+def _lookup_project(folder: Path, cutoff: str | None, time: bool = True, uri: str = "") -> Path:
+    sources = ""
+    for name, frame in (("customers", CUSTOMERS), ("managers", MANAGERS)):
+        if uri:
+            sources += f'[sources.{name}]\nuri = "{uri}"\ntable = "lathe_{name}"\n'
+        else:
+            frame.to_parquet(folder / f"{name}.parquet")
+            sources += f'[sources.{name}]\nuri = "{name}.parquet"\n'
     (folder / "project.toml").write_text(
-        '[sources.customers]\nuri = "customers.parquet"\n[sources.managers]\nuri = "managers.parquet"\n'
-        '[[relationships]]\nparent = "customers"\nchild = "managers"\non = ["customer_id"]\n'
+        sources
+        + '[[relationships]]\nparent = "customers"\nchild = "managers"\non = ["customer_id"]\n'
         + ('time = "assigned"\n' if time else "")
         + '[target]\ntable = "customers"\ncolumn = "churned"\n'
         + (f'cutoff = "{cutoff}"\n' if cutoff else "")
@@ -151,14 +156,15 @@ def test_a_lookup_without_a_time_or_a_cutoff_is_joined_whatever_its_time(tmp_pat
 
 @pytest.fixture
 def postgres(postgres_uri: str) -> Iterator[str]:
-    """PostgreSQL holding the three tables."""
+    """PostgreSQL holding the four tables."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Unable to set session timezone")
         connection = ibis.connect(postgres_uri)
-    for name, frame in (("customers", CUSTOMERS), ("calls", CALLS), ("notes", NOTES)):
+    tables = {"customers": CUSTOMERS, "calls": CALLS, "notes": NOTES, "managers": MANAGERS}
+    for name, frame in tables.items():
         connection.create_table(f"lathe_{name}", pa.Table.from_pandas(frame), overwrite=True)
     yield postgres_uri
-    for name in ("customers", "calls", "notes"):
+    for name in tables:
         connection.drop_table(f"lathe_{name}", force=True)
     connection.disconnect()
 
@@ -172,6 +178,14 @@ def test_aggregates_run_in_the_database_that_holds_the_tables(postgres: str, tmp
 
     assert "joined in postgresql" in where
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False, check_index_type=False)
+
+
+def test_a_lookup_is_cut_off_in_the_database_that_holds_the_tables(postgres: str, tmp_path: Path) -> None:
+    where, rows = open_table(str(_lookup_project(tmp_path, cutoff="cut", uri=postgres)))
+    frame = to_frame(rows).set_index("customer_id").sort_index()
+
+    assert "joined in postgresql" in where
+    assert frame["managers_manager"].fillna("-").tolist() == ["Ann", "-", "Cy"]
 
 
 def test_a_model_trains_on_the_aggregates(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ from lathe.bundle import Bundle
 from lathe.errors import ExportError
 from lathe.features import CYCLES, DateParts, InputColumn, Transform
 from lathe.profile import Task
+from lathe.search import LIGHTGBM_ZERO
 
-ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it counts as zero
+ZERO = LIGHTGBM_ZERO  # |x| at or below it counts as zero where a split reads zero as missing
 LOWEST = {"month": 1, "day": 1}  # a cyclic part's smallest value (0 for the others)
 
 

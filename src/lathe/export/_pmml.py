@@ -218,9 +218,16 @@ def _impute(step: Impute) -> dict[str, ET.Element]:
     return made
 
 
+def _level_key(step: OneHot | Encode, fields: _Fields) -> str:
+    """The field a category's levels are matched on: the column, or its case-folded copy."""
+    if not step.fold_case:
+        return step.column
+    return fields.derive(f"{step.column}__folded", _casefold(step.column, step.levels), "string")
+
+
 def _one_hot(step: OneHot, fields: _Fields) -> dict[str, ET.Element]:
     column = step.column
-    value = fields.derive(f"{column}__folded", _casefold(column, step.levels), "string") if step.fold_case else column
+    value = _level_key(step, fields)
 
     def present(condition: ET.Element) -> ET.Element:
         return _apply("if", _apply("isMissing", column), 0.0, _indicator(condition))
@@ -236,8 +243,7 @@ def _one_hot(step: OneHot, fields: _Fields) -> dict[str, ET.Element]:
 
 def _encode(step: Encode, fields: _Fields) -> dict[str, ET.Element]:
     """A MapValues per output: level to number, the rare group's by default; missing values' own."""
-    column = step.column
-    value = fields.derive(f"{column}__folded", _casefold(column, step.levels), "string") if step.fold_case else column
+    column, value = step.column, _level_key(step, fields)
     made = {}
     for name, values, rare, missing in zip(step.outputs, step.values, step.rare, step.missing, strict=True):
         mapped = _element(None, "MapValues", outputColumn="out", dataType="double", defaultValue=_number(rare))

@@ -323,8 +323,13 @@ def _impute(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expressio
     return [filled, _flag(exp.Is(this=value.copy(), expression=exp.null()))] if step.indicator else [filled]
 
 
+def _level_key(step: Any, value: exp.Expression) -> exp.Expression:
+    """What a category's levels are matched against: the value, or its lower case (levels are stored folded)."""
+    return exp.Lower(this=value.copy()) if step.fold_case else value.copy()
+
+
 def _one_hot(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expression]:
-    key = exp.Lower(this=value.copy()) if step.fold_case else value.copy()
+    key = _level_key(step, value)
     out: list[exp.Expression] = [_flag(exp.EQ(this=d.exact(key.copy()), expression=d.exact(_string(level))))
                                  for level in step.levels]  # fmt: skip
     known = exp.In(this=d.exact(key.copy()), expressions=[d.exact(_string(level)) for level in step.levels])
@@ -336,7 +341,7 @@ def _one_hot(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expressi
 
 def _encode(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expression]:
     """Per output, CASE key WHEN level THEN number ... ELSE the rare group's number, missing values' own."""
-    key = exp.Lower(this=value.copy()) if step.fold_case else value.copy()
+    key = _level_key(step, value)
     missing = exp.Is(this=value.copy(), expression=exp.null())
     out: list[exp.Expression] = []
     for values, rare, when_missing in zip(step.values, step.rare, step.missing, strict=True):

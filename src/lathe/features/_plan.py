@@ -213,9 +213,9 @@ def _fitted(column: ColumnProfile, values: pd.Series, targets: pd.DataFrame | No
     """The column's transform, by its semantic type; ``Encode`` for a category with more frequent
     levels than one-hot keeps."""
     if column.semantic_type is SemanticType.CATEGORICAL:
-        counts, _ = level_counts(values)
+        counts, fold_case = level_counts(values)
         if int((counts >= level_floor(len(values))).sum()) > MAX_LEVELS:
-            return Encode.fit(column.name, values, targets)
+            return Encode.fit(column.name, values, targets, fold_case)
     return _FOR_TYPE[column.semantic_type].fit(column.name, values)
 
 

@@ -4,9 +4,11 @@ from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model, use_threads
 from lathe.search._metrics import Metric, metric_for, metrics_for
 from lathe.search._search import SEARCH_ROWS, SearchObserver, SearchSpec, run_search
+from lathe.search._tree_shap import LIGHTGBM_ZERO
 
 __all__ = [
     "FAMILIES",
+    "LIGHTGBM_ZERO",
     "SEARCH_ROWS",
     "Candidate",
     "Family",

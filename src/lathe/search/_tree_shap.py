@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 MAX_TABLE = 16_000_000  # float64 values over all leaves' tables: 128 MB
-ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it counts as zero
+LIGHTGBM_ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it counts as zero
 MISSING = {"None": 0, "NaN": 1, "Zero": 2}  # LightGBM's missing types, as the kernel reads them
 
 
@@ -45,8 +45,8 @@ class _Trees:
 
     nodes: int = 0
     root: list[int] = field(default_factory=list)  # per tree: its root node
-    split_start: list[int] = field(default_factory=lambda: [0])  # per tree: its first split, then its first leaf
-    leaf_end: list[int] = field(default_factory=lambda: [0])
+    split_start: list[int] = field(default_factory=lambda: [0])  # tree t's splits: split_start[t] to [t + 1]
+    leaf_end: list[int] = field(default_factory=lambda: [0])  # tree t's leaves: leaf_end[t] to [t + 1]
     node: list[int] = field(default_factory=list)  # per split: its node
     feature: list[int] = field(default_factory=list)
     threshold: list[float] = field(default_factory=list)
@@ -212,7 +212,7 @@ def _add_shares(
                 x = x_row[feature[split]]
                 if np.isnan(x) and missing[split] != 1:
                     x = 0.0
-                if (missing[split] == 1 and np.isnan(x)) or (missing[split] == 2 and abs(x) <= ZERO):
+                if (missing[split] == 1 and np.isnan(x)) or (missing[split] == 2 and abs(x) <= LIGHTGBM_ZERO):
                     went_left = np.int64(default_left[split])
                 else:
                     went_left = np.int64(x <= threshold[split])
