@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import lathe
+from lathe import workflows
 from lathe.errors import (
     BundleError,
     BundleIntegrityError,
@@ -21,6 +22,7 @@ from lathe.errors import (
     SchemaMismatchError,
     TargetError,
 )
+from lathe.profile import Task
 from lathe.testing import mixed_table
 
 
@@ -226,3 +228,52 @@ def test_weights_must_be_non_negative(table: pd.DataFrame) -> None:
         lathe.train(table.assign(w=-1.0), target="target", weight="w", trials=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="holdout must be"):
         lathe.train(table, target="target", trials=1, verbose=False, holdout=1.0)
+
+
+def _dated(rows: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 365, rows), unit="D")
+    amount = rng.normal(size=rows)
+    return pd.DataFrame({
+        "created": created,
+        "signed_up": created - pd.to_timedelta(rng.uniform(1, 900, rows), unit="D"),
+        "closed": created + pd.to_timedelta(rng.uniform(1, 60, rows), unit="D"),
+        "amount": amount,
+        "customer": rng.integers(0, 40, rows).astype(str),
+        "target": np.where(amount + rng.normal(scale=0.5, size=rows) > 0, "yes", "no"),
+    })  # fmt: skip
+
+
+def test_a_date_later_than_the_time_is_a_leak_left_out_and_the_holdout_is_the_latest_rows() -> None:
+    data = _dated()
+    bundle = lathe.train(data, target="target", time="created", trials=2, budget=None, verbose=False)
+    leaks = {leak["column"]: leak for leak in bundle.manifest["leakage"]}
+    assert leaks["closed"]["strong"]
+    assert "later than the time column 'created'" in leaks["closed"]["finding"]
+    assert "signed_up" not in leaks  # earlier than the time: known when the prediction is made
+    assert "closed" not in [c.name for c in bundle.plan.inputs]
+    assert bundle.manifest["data"]["time"] == "created"
+    assert bundle.sample is not None
+    assert bundle.sample["created"].min() >= data["created"].quantile(0.79)  # the latest fifth was held out
+
+
+def test_a_group_stays_on_one_side_of_the_holdout_and_is_not_a_feature() -> None:
+    data = _dated()
+    split = workflows._split(data, "target", Task.BINARY, 0, (0.2, True), workflows._Roles(group="customer"))
+    assert not set(split.train["customer"]) & set(split.holdout["customer"])
+    bundle = lathe.train(data, target="target", group="customer", trials=2, budget=None, verbose=False)
+    assert "customer" not in [c.name for c in bundle.plan.inputs]
+    assert bundle.manifest["data"]["group"] == "customer"
+
+
+def test_time_and_group_roles_are_checked() -> None:
+    data = _dated()
+    with pytest.raises(InvalidParameterError, match="not both"):
+        lathe.train(data, target="target", time="created", group="customer", trials=1, verbose=False)
+    with pytest.raises(InvalidParameterError, match="no readable time in 1 labelled row"):
+        lathe.train(data.assign(created=data["created"].astype(str).where(data.index != 5, "soon")),
+                    target="target", time="created", trials=1, verbose=False)  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="one group only"):
+        lathe.train(data.assign(customer="a"), target="target", group="customer", trials=1, verbose=False)
+    with pytest.raises(ColumnNotFoundError, match="time"):
+        lathe.train(data, target="target", time="createdd", trials=1, verbose=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import time
 from types import TracebackType
 
@@ -35,11 +34,12 @@ def leaderboard_table(board: Leaderboard, limit: int = 10) -> Table:
     """The leaderboard as a rich table, best first."""
     arrow = "↑" if board.greater_is_better else "↓"
     table = Table(title=f"leaderboard — {board.metric} {arrow}", title_justify="left")
-    for name in ("#", "learner", board.metric, "± std", "fit s/fold", "at s", "params"):
+    for name in ("#", "learner", board.metric, "± std", "fit s/fold", "predict s/1k", "at s", "params"):
         table.add_column(name, justify="right" if name not in ("learner", "params") else "left")
     for rank, c in enumerate(board.ranked()[:limit], start=1):
+        predict = "-" if c.predict_seconds_per_1k is None else f"{c.predict_seconds_per_1k:.3f}"
         table.add_row(
-            str(rank), c.family, f"{c.cv_score:.4f}", f"{c.cv_std:.4f}", f"{c.fit_seconds:.1f}",
+            str(rank), c.family, f"{c.cv_score:.4f}", f"{c.cv_std:.4f}", f"{c.fit_seconds:.1f}", predict,
             f"{c.elapsed_seconds:.0f}", _params(c),
         )  # fmt: skip
     return table
@@ -96,8 +96,7 @@ def _has_widgets() -> bool:
 
 
 def _params(candidate: Candidate) -> str:
-    shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in candidate.params.items()}
-    return json.dumps(shown, separators=(",", "=")).strip("{}").replace('"', "")[:70]
+    return candidate.described[:70]
 
 
 class SearchDisplay:

@@ -233,6 +233,11 @@ def _train_parser(commands: Any) -> None:
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
     train.add_argument("--metric", help="metric to optimise (default per task)")
     train.add_argument("--seed", type=int, default=0)
+    roles = train.add_mutually_exclusive_group()
+    roles.add_argument(
+        "--time", help="column of instants: the holdout is the latest rows and every fold learns from the past"
+    )
+    roles.add_argument("--group", help="column of group labels: a group's rows stay together in the holdout and folds")
     train.add_argument(
         "--max-rows", type=int, default=workflows.MAX_ROWS,
         help=f"learn from a random sample of about this many rows of a larger table (default {workflows.MAX_ROWS:,})",
@@ -250,7 +255,8 @@ def _train(args: argparse.Namespace) -> None:
     bundle = workflows.train(
         args.source, args.target, table=args.table, query=args.query, budget=args.budget,
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
-        out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks,
+        out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
+        group=args.group,
     )  # fmt: skip
     del bundle
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import platform
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from lathe import _display
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
@@ -37,14 +37,15 @@ from lathe.features import (
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
 from lathe.report import render_profile, render_report
 from lathe.search import (
-    FAMILIES,
     SEARCH_ROWS,
+    Layout,
     Leaderboard,
     Metric,
     Model,
     SearchSpec,
     metric_for,
     metrics_for,
+    refit,
     run_search,
 )
 
@@ -70,7 +71,16 @@ class _Split:
     classes: list[Any]
     unlabelled: int
     duplicates: int
-    w_train: np.ndarray | None = None
+    layout: Layout = field(default_factory=Layout)  # the training rows' weights, times or groups
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """The columns that say how rows relate: weight, time and group (see ``train``)."""
+
+    weight: str | None = None
+    time: str | None = None
+    group: str | None = None
 
 
 def train(
@@ -92,6 +102,8 @@ def train(
     drop_duplicates: bool = True,
     max_rows: int | None = MAX_ROWS,
     keep_suspected_leaks: bool = False,
+    time: str | None = None,
+    group: str | None = None,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
@@ -101,7 +113,11 @@ def train(
     reproducible runs). ``weight`` names a column of non-negative row weights that every fit
     honours (it is not a feature). ``holdout`` is the share of rows kept back for the report's
     metrics; 0 fits on every row. Duplicate rows are dropped unless ``drop_duplicates`` is
-    false. A table of more than ``max_rows`` rows is profiled whole but learnt from a random
+    false. ``time`` names a column of instants (or sortable numbers): the holdout is then the
+    latest rows, every fold learns from earlier rows than it is scored on, and a date column
+    later than it is a suspected leak. ``group`` names a column of group labels (a customer, a
+    patient): a group's rows then stay together, in the holdout or not and in one fold; it is
+    not a feature. A table of more than ``max_rows`` rows is profiled whole but learnt from a random
     sample of about ``max_rows`` (``None``: every row), drawn where it lives and reported.
     Columns that look like label leaks (see ``lathe.features.find_leaks``) are reported, and
     the strong suspects left out unless ``keep_suspected_leaks``. Columns flagged as personal
@@ -110,17 +126,19 @@ def train(
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
+    if time is not None and group is not None:
+        raise InvalidParameterError("give a time column or a group column, not both")
     if max_rows is not None and max_rows < MIN_ROWS:
         raise InvalidParameterError(f"max_rows must be at least {MIN_ROWS}, got {max_rows}")
     target = _target_of(source, target)
-    started = time.monotonic()
+    started = monotonic()
     _display.console.quiet = not verbose
     _display.status("reading the source")
     uri, rows = open_table(source, table, query)
     try:
         _display.status(f"profiling {uri}")
         profile = profile_table(rows)
-        for role, name in (("target", target), ("weight", weight)):
+        for role, name in (("target", target), ("weight", weight), ("time", time), ("group", group)):
             if name is not None and name not in profile.names:
                 raise ColumnNotFoundError.for_name(name, profile.names, what=role)
         the_task = infer_task(profile.column(target), task)
@@ -135,9 +153,10 @@ def train(
     _display.status(
         f"{len(frame):,} rows, {len(frame.columns)} columns; task: {the_task.value}, metric: {the_metric.name}"
     )
-    split = _split(frame, target, the_task, seed, (holdout, drop_duplicates), weight)
-    roles = (target,) if weight is None else (target, weight)
-    leaks = _leaks(profile, split, roles, keep_pii, the_task)
+    relations = _Roles(weight, time, group)
+    split = _split(frame, target, the_task, seed, (holdout, drop_duplicates), relations)
+    roles = tuple(name for name in (target, weight, group) if name is not None)
+    leaks = _leaks(profile, split, roles, keep_pii, the_task, time)
     removed = {} if keep_suspected_leaks else {leak.column: leak.finding for leak in leaks if leak.strong}
     targets = encoding_targets(split.y_train, the_task, split.classes)
     plan = plan_features(profile, split.train, exclude=roles, keep_personal=keep_pii, leaks=removed, targets=targets)
@@ -154,17 +173,18 @@ def train(
     spec = SearchSpec(
         the_task, len(split.classes), the_metric, budget, trials, seed, folds=min(len(X), 5 if len(X) <= 20_000 else 3)
     )
-    search_started = time.monotonic()
+    search_started = monotonic()
     with _display.SearchDisplay(budget, enabled=verbose) as display:
-        board = run_search(X, split.y_train, spec, display, weight=split.w_train)
-    model = _refit(board, X, split, spec)
+        board = run_search(X, split.y_train, spec, display, split.layout)
+    _display.status(f"refitting the winner ({board.best.family}) on all {len(X):,} training rows")
+    model = refit(board, X, split.y_train, spec, split.layout.weight)
     timings = {
         "first_model_seconds": search_started - started + board.candidates[0].elapsed_seconds,
         "search_seconds": board.candidates[-1].elapsed_seconds,
-        "train_seconds": time.monotonic() - started,
+        "train_seconds": monotonic() - started,
     }
     fetched = (fingerprint(frame), len(frame))
-    bundle = _assemble(uri, fetched, profile, plan, model, board, split, spec, (target, weight), timings, leaks)
+    bundle = _assemble(uri, fetched, profile, plan, model, board, split, spec, (target, relations), timings, leaks)
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -255,10 +275,13 @@ def _check_output(path: Path) -> None:
         raise InvalidParameterError(f"{path}: the output file must end in .csv or .parquet")
 
 
-def _leaks(profile: Profile, split: _Split, roles: tuple[str, ...], keep_pii: bool, task: Task) -> list[Leak]:
+def _leaks(
+    profile: Profile, split: _Split, roles: tuple[str, ...], keep_pii: bool, task: Task, time: str | None
+) -> list[Leak]:
     """The suspected label leaks among the usable columns, each said as a warning."""
-    inputs = usable_inputs(profile, roles, keep_pii)
-    leaks = find_leaks(coerce_frame(split.train, inputs), split.y_train, task, roles[0])
+    inputs = tuple(c for c in usable_inputs(profile, roles, keep_pii) if c.name != time)
+    when = None if time is None else split.train[time].reset_index(drop=True)
+    leaks = find_leaks(coerce_frame(split.train, inputs).reset_index(drop=True), split.y_train, task, roles[0], when)
     for leak in leaks:
         _display.warning(f"suspected leak: {leak.column} {leak.finding}")
     return leaks
@@ -297,9 +320,7 @@ def _left_out(plan: FeaturePlan) -> str:
     return "; ".join(f"{column} ({reason.split(':')[0]})" for column, reason in plan.left_out) or "no other columns"
 
 
-def _split(
-    frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], weight: str | None
-) -> _Split:
+def _split(frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], roles: _Roles) -> _Split:
     holdout, deduplicate = rules
     labelled = frame[frame[target].notna()]
     known = (labelled.drop_duplicates() if deduplicate else labelled).reset_index(drop=True)
@@ -307,12 +328,44 @@ def _split(
     if len(known) < minimum:
         raise TargetError(f"only {len(known)} rows have a value for {target!r}; at least {minimum} are needed")
     dropped = (len(frame) - len(labelled), len(labelled) - len(known))
-    weights = None if weight is None else _weights(known[weight])
+    layout = Layout(
+        weight=None if roles.weight is None else _weights(known[roles.weight]),
+        time=None if roles.time is None else _instants(known[roles.time]),
+        group=None if roles.group is None else _groups(known[roles.group]),
+    )
     if task is Task.REGRESSION:
         y = known[target].to_numpy(dtype="float64")
-        return _holdout(known, (y, weights), [], None, seed, dropped, holdout)
+        return _holdout(known, (y, layout), [], None, seed, dropped, holdout)
     classes, codes = _encode(known[target], MIN_CLASS_ROWS if holdout else MIN_FIT_CLASS_ROWS)
-    return _holdout(known, (codes, weights), classes, codes, seed, dropped, holdout)
+    return _holdout(known, (codes, layout), classes, codes, seed, dropped, holdout)
+
+
+def _instants(column: pd.Series) -> np.ndarray:
+    """A time column as sortable numbers: numbers as they are, anything else read as instants."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        stamps = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
+        values = np.where(stamps.isna(), np.nan, stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    unreadable = np.flatnonzero(~np.isfinite(values))
+    if len(unreadable):
+        raise InvalidParameterError(
+            f"time column {column.name!r} has no readable time in {len(unreadable):,} labelled row(s) "
+            f"(the first: {column.iloc[unreadable[0]]!r}); fill them in or drop those rows"
+        )
+    return values
+
+
+def _groups(column: pd.Series) -> np.ndarray:
+    codes = pd.factorize(column.astype(str).where(column.notna(), None), use_na_sentinel=True)[0]
+    if (codes < 0).any():
+        raise InvalidParameterError(
+            f"group column {column.name!r} is missing in {int((codes < 0).sum()):,} labelled row(s); "
+            "give every row its group or drop those rows"
+        )
+    if codes.max() < 1:
+        raise InvalidParameterError(f"group column {column.name!r} has one group only; folds need two or more")
+    return codes
 
 
 def _weights(column: pd.Series) -> np.ndarray:
@@ -339,36 +392,33 @@ def _encode(labels: pd.Series, minimum: int) -> tuple[list[Any], np.ndarray]:
 
 
 def _holdout(
-    frame: pd.DataFrame, labels: tuple[np.ndarray, np.ndarray | None], classes: list[Any],
+    frame: pd.DataFrame, labels: tuple[np.ndarray, Layout], classes: list[Any],
     strata: np.ndarray | None, seed: int, dropped: tuple[int, int], share: float,
 ) -> _Split:  # fmt: skip
-    y, weights = labels
+    """Keep back ``share`` of the rows: the latest by time, whole groups, or a (stratified) random draw."""
+    y, layout = labels
     index = np.arange(len(frame))
-    if share:
-        train, hold = train_test_split(index, test_size=share, random_state=seed, stratify=strata)
+    if not share:
+        train, hold = index, index[:0]
+    elif layout.time is not None:
+        order = np.argsort(layout.time, kind="stable")
+        cut = len(index) - max(1, round(share * len(index)))
+        train, hold = np.sort(order[:cut]), np.sort(order[cut:])
+    elif layout.group is not None:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed)
+        train, hold = next(splitter.split(index, groups=layout.group))
         train, hold = np.sort(train), np.sort(hold)
     else:
-        train, hold = index, index[:0]
-    w_train = None if weights is None else weights[train]
-    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, *dropped, w_train)
-
-
-def _refit(board: Leaderboard, X: np.ndarray, split: _Split, spec: SearchSpec) -> Model:
-    best = board.best
-    _display.status(f"refitting the winner ({best.family}) on all {len(X):,} training rows")
-    params = {**best.params, **({"rounds": best.rounds} if best.rounds else {})}
-    learner = FAMILIES[best.family]
-    fit = learner.fit(
-        X, split.y_train, spec.task, params, n_classes=spec.n_classes, seed=spec.seed, weight=split.w_train
-    )
-    return fit.model
+        train, hold = train_test_split(index, test_size=share, random_state=seed, stratify=strata)
+        train, hold = np.sort(train), np.sort(hold)
+    return _Split(frame.iloc[train], frame.iloc[hold], y[train], y[hold], classes, *dropped, layout.picked(train))
 
 
 def _assemble(
     uri: str, fetched: tuple[str, int], profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
-    split: _Split, spec: SearchSpec, roles: tuple[str, str | None], timings: dict[str, float], leaks: list[Leak],
+    split: _Split, spec: SearchSpec, roles: tuple[str, _Roles], timings: dict[str, float], leaks: list[Leak],
 ) -> Bundle:  # fmt: skip
-    target, weight = roles
+    target, relations = roles
     raw = model.predict(plan.transform(split.holdout)) if len(split.holdout) else None
     holdout = {} if raw is None else {name: m(split.y_holdout, raw) for name, m in metrics_for(spec.task).items()}
     if holdout:
@@ -396,7 +446,9 @@ def _assemble(
             "holdout_rows": len(split.holdout),
             "unlabelled_rows": split.unlabelled,
             "duplicate_rows_dropped": split.duplicates,
-            "weight": weight,
+            "weight": relations.weight,
+            "time": relations.time,
+            "group": relations.group,
         },
         "profile": profile.to_dict(),
         "explanations": _global_explanations(plan, model, split, spec, target),

@@ -16,7 +16,7 @@ from lathe.explain import Explainer, partial_dependence, permutation_importance,
 from lathe.features import FeaturePlan, plan_features
 from lathe.profile import Task, profile_table
 from lathe.search import FAMILIES, Leaderboard, Model
-from lathe.testing import mixed_table
+from lathe.testing import mixed_table, small_bundle
 
 CLASSES = {"binary": ["no", "yes"], "multiclass": ["a", "b", "c"], "regression": []}
 
@@ -53,6 +53,15 @@ def test_base_plus_contributions_is_the_raw_output(task: str, family: str) -> No
 @pytest.mark.parametrize("task", sorted(CLASSES))
 def test_explained_frame_adds_up_to_the_prediction(task: str, family: str) -> None:
     table, bundle = _bundle(task, family)
+    _adds_up(bundle, table, task)
+
+
+@pytest.mark.parametrize("task", sorted(CLASSES))
+def test_a_blend_is_explained_exactly(task: str) -> None:
+    _adds_up(small_bundle(task, "blend"), mixed_table(300, task), task)
+
+
+def _adds_up(bundle: Bundle, table: pd.DataFrame, task: str) -> None:
     explained = bundle.explain(table, top=2)
     total = explained["base_value"] + explained.filter(like="contribution_").sum(axis=1)
     if task == "regression":

@@ -16,9 +16,9 @@ from lathe.report._curves import roc_curve
 from lathe.report._svg import nice_ticks, tick_label
 
 CHARTS = {
-    "binary": {"leaderboard", "roc", "confusion", "importance"},
-    "multiclass": {"leaderboard", "roc", "confusion", "importance"},
-    "regression": {"leaderboard", "scatter", "residuals", "importance"},
+    "binary": {"leaderboard", "progress", "roc", "confusion", "importance"},
+    "multiclass": {"leaderboard", "progress", "roc", "confusion", "importance"},
+    "regression": {"leaderboard", "progress", "scatter", "residuals", "importance"},
 }
 
 

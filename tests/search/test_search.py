@@ -9,7 +9,8 @@ import pytest
 
 from lathe.errors import InvalidParameterError
 from lathe.profile import Task
-from lathe.search import FAMILIES, Leaderboard, SearchSpec, metric_for, run_search
+from lathe.search import FAMILIES, Layout, Leaderboard, SearchSpec, metric_for, run_search
+from lathe.search._search import _folds
 
 
 def _data(task: Task, rows: int = 300) -> tuple[np.ndarray, np.ndarray]:
@@ -28,11 +29,11 @@ def test_same_seed_and_trials_give_the_same_leaderboard(task: Task) -> None:
     X, y = _data(task)
     spec = SearchSpec(task, 0 if task is Task.REGRESSION else int(y.max()) + 1, metric_for(task), trials=4)
     first, second = run_search(X, y, spec), run_search(X, y, spec)
-    assert len(first.candidates) == 4
+    assert len([c for c in first.candidates if c.family != "blend"]) == 4  # and a blend where it scores better
     assert [(c.family, c.params, c.cv_score) for c in first.candidates] == [
         (c.family, c.params, c.cv_score) for c in second.candidates
     ]
-    assert {c.family for c in first.candidates} == {"linear", "lightgbm"}
+    assert {c.family for c in first.candidates} <= {"linear", "lightgbm", "blend"}
 
 
 def test_best_candidate_follows_the_metric_direction() -> None:
@@ -83,3 +84,33 @@ def test_zero_weights_silence_the_rows_they_weigh(family: str) -> None:
     np.testing.assert_allclose(
         weighted.predict(region), learner.fit(X, y, Task.BINARY, params, n_classes=2).model.predict(region), atol=0.05
     )
+
+
+def test_time_ordered_folds_learn_from_the_past_only() -> None:
+    _, y = _data(Task.BINARY, rows=400)
+    when = np.random.default_rng(3).permutation(400).astype(float)
+    spec = SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), trials=1)
+    for train, valid in _folds(y, spec, Layout(time=when)):
+        assert when[train].max() < when[valid].min()
+
+
+def test_group_folds_keep_each_group_in_one_fold() -> None:
+    _, y = _data(Task.REGRESSION, rows=400)
+    groups = np.arange(400) // 7
+    spec = SearchSpec(Task.REGRESSION, 0, metric_for(Task.REGRESSION), trials=1)
+    folds = _folds(y, spec, Layout(group=groups))
+    assert len(folds) == 5
+    for train, valid in folds:
+        assert not set(groups[train]) & set(groups[valid])
+
+
+@pytest.mark.parametrize("task", [Task.BINARY, Task.MULTICLASS])
+def test_a_linear_fit_missing_some_classes_still_gives_every_class(task: Task) -> None:
+    X, y = _data(task)
+    present = y == 0 if task is Task.BINARY else y != 1  # one class of two, or two classes of three
+    n_classes = int(y.max()) + 1
+    model = FAMILIES["linear"].fit(X[present], y[present], task, {"C": 1.0}, n_classes=n_classes).model
+    proba = model.predict(X)
+    assert proba.shape == (len(X), n_classes)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert proba[:, 1].max() < 1e-6

@@ -19,7 +19,7 @@ from lathe.errors import BundleError, BundleIntegrityError, BundleNotFoundError
 from lathe.explain import DEFAULT_TOP, Explainer, effects, reason_codes
 from lathe.features import FeaturePlan
 from lathe.profile import Task
-from lathe.search import FAMILIES, Leaderboard, Model
+from lathe.search import Leaderboard, Model, load_model
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -193,7 +193,7 @@ def load_bundle(path: str | Path) -> Bundle:
     _verify(folder, manifest)
     task = Task(manifest["task"])
     model_info = manifest["model"]
-    model = FAMILIES[model_info["family"]].load(folder, model_info["file"], task)
+    model = load_model(folder, model_info["family"], model_info["file"], task)
     plan = FeaturePlan.from_dict(_read_json(folder / PLAN))
     report = (folder / REPORT).read_text(encoding="utf-8") if (folder / REPORT).exists() else ""
     leaderboard = Leaderboard.from_dict(manifest["leaderboard"])
@@ -227,7 +227,10 @@ def _verify(folder: Path, manifest: dict[str, Any]) -> None:
 
 def _write_leaderboard(path: Path, leaderboard: Leaderboard) -> None:
     rows = leaderboard.rows()
-    fields = ["rank", "number", "family", "cv_score", "cv_std", "fit_seconds", "elapsed_seconds", "rounds", "params"]
+    fields = [
+        "rank", "number", "family", "cv_score", "cv_std", "fit_seconds", "predict_seconds_per_1k", "elapsed_seconds",
+        "rounds", "params",
+    ]  # fmt: skip
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()

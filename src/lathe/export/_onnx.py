@@ -40,7 +40,7 @@ import pandas as pd
 from onnx import TensorProto, helper, numpy_helper
 
 from lathe.errors import ExportError
-from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, waves
+from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, Trees, waves
 from lathe.features import DateParts, Encode, Impute, OneHot, TextStats, Transform
 
 OPSET = 21  # StringSplit and RegexFullMatch: 20
@@ -328,8 +328,17 @@ def _margins(graph: _Graph, pipeline: Pipeline, features: str) -> str:
     """The model's margins, ``[N, margins]`` doubles."""
     model = pipeline.model
     if isinstance(model, Affine):
-        product = graph.op("MatMul", features, graph.const(model.weights.T))
-        return graph.op("Add", product, graph.const(model.bias))
+        return _affine(graph, model, features)
+    trees = _trees(graph, pipeline, model, features)
+    return trees if model.linear is None else graph.op("Add", trees, _affine(graph, model.linear, features))
+
+
+def _affine(graph: _Graph, model: Affine, features: str) -> str:
+    product = graph.op("MatMul", features, graph.const(model.weights.T))
+    return graph.op("Add", product, graph.const(model.bias))
+
+
+def _trees(graph: _Graph, pipeline: Pipeline, model: Trees, features: str) -> str:
     zeroed = sorted({t.feature[n] for t in model.trees for n in range(len(t.feature)) if t.zero_is_missing[n]})
     if zeroed:  # a copy of each such feature with NaN for |x| <= ZERO, and NaN goes the default way
         copies = graph.op("Gather", features, graph.const(zeroed, np.int64), axis=1)
@@ -403,8 +412,8 @@ def _link(graph: _Graph, pipeline: Pipeline, margins: str) -> dict[str, str]:
     op, one = graph.op, graph.const(1.0)
     if pipeline.link == "identity":
         return {"prediction": op("Reshape", margins, graph.const([-1], np.int64), out="prediction")}
-    if pipeline.link == "sigmoid":  # as lathe: 1 / (1 + exp(-scale * margin))
-        p = op("Div", one, op("Add", one, op("Exp", op("Mul", margins, graph.const(-pipeline.scale)))))
+    if pipeline.link == "sigmoid":  # as lathe: 1 / (1 + exp(-margin))
+        p = op("Div", one, op("Add", one, op("Exp", op("Neg", margins))))
         probabilities = op("Concat", op("Sub", one, p), p, axis=1, out="probabilities")
     else:
         axis = graph.const([1], np.int64)

@@ -8,6 +8,7 @@ prediction. Formats translate this description; none reads a learner's objects.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from lathe.bundle import Bundle
 from lathe.errors import ExportError
 from lathe.features import CYCLES, DateParts, InputColumn, Transform
 from lathe.profile import Task
-from lathe.search import LIGHTGBM_ZERO
+from lathe.search import LIGHTGBM_ZERO, leaf_scale, linked
 
 ZERO = LIGHTGBM_ZERO  # |x| at or below it counts as zero where a split reads zero as missing
 LOWEST = {"month": 1, "day": 1}  # a cyclic part's smallest value (0 for the others)
@@ -83,9 +84,10 @@ class Tree:
 
 @dataclass(frozen=True)
 class Trees:
-    """A sum of trees per margin."""
+    """A sum of trees per margin, plus a linear part where a blend holds linear models too."""
 
     trees: tuple[Tree, ...]
+    linear: Affine | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Pipeline:
 
     ``features`` are the model's feature names in matrix order: the outputs of ``steps`` in
     order, less ``dropped``. ``link`` is "identity" (regression: the prediction is margin 0),
-    "sigmoid" (binary: probability of ``classes[1]`` is 1/(1+exp(-scale*margin 0)), of
+    "sigmoid" (binary: probability of ``classes[1]`` is 1/(1+exp(-margin 0)), of
     ``classes[0]`` its complement) or "softmax" (multiclass, one margin per class).
     """
 
@@ -107,7 +109,6 @@ class Pipeline:
     features: tuple[str, ...]
     model: Affine | Trees
     link: str
-    scale: float = 1.0  # sigmoid's slope (LightGBM's sigmoid parameter)
 
     @property
     def margins(self) -> int:
@@ -118,9 +119,10 @@ class Pipeline:
         """Reference scoring of a feature matrix from this description alone (used in tests):
         class probabilities (n x k) or numbers (n,)."""
         margins = np.zeros((len(features), self.margins))
-        if isinstance(self.model, Affine):
-            margins += features @ self.model.weights.T + self.model.bias
-        else:
+        linear = self.model if isinstance(self.model, Affine) else self.model.linear
+        if linear is not None:
+            margins += features @ linear.weights.T + linear.bias
+        if isinstance(self.model, Trees):
             for tree in self.model.trees:
                 for r, row in enumerate(features):
                     node = 0
@@ -128,48 +130,54 @@ class Pipeline:
                         go_left = tree.goes_left(node, row[tree.feature[node]])
                         node = tree.left[node] if go_left else tree.right[node]
                     margins[r, tree.margin] += tree.value[node]
-        if self.link == "identity":
-            return margins[:, 0]
-        if self.link == "sigmoid":
-            p = 1.0 / (1.0 + np.exp(-self.scale * margins[:, 0]))
-            return np.column_stack([1.0 - p, p])
-        e = np.exp(margins - margins.max(axis=1, keepdims=True))
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        return linked(self.task, margins)
 
 
 def pipeline_of(bundle: Bundle) -> Pipeline:
     """The ``Pipeline`` of a loaded bundle."""
     plan, model, task = bundle.plan, bundle.model, bundle.task
     link = {Task.REGRESSION: "identity", Task.BINARY: "sigmoid", Task.MULTICLASS: "softmax"}[task]
-    family = getattr(model, "family", type(model).__name__)
-    scale = 1.0
-    if family == "linear":
-        m: Any = model
-        weights = m.coef / m.scale
-        described: Affine | Trees = Affine(weights, m.intercept - weights @ m.mean)
-    elif family == "lightgbm":
-        described, scale = _trees(getattr(model, "booster"))  # noqa: B009
-    else:
-        raise ExportError(f"a {family} model cannot be exported yet; only linear and lightgbm models can")
+    described = _described(model, len(plan.feature_names), 1 if task is not Task.MULTICLASS else len(bundle.classes))
     return Pipeline(
         task=task, classes=tuple(bundle.classes), ids=tuple(bundle.ids), inputs=plan.inputs, steps=plan.steps,
         dropped=frozenset(name for name, _ in plan.dropped), features=tuple(plan.feature_names), model=described,
-        link=link, scale=scale,
+        link=link,
     )  # fmt: skip
 
 
-def _trees(booster: Any) -> tuple[Trees, float]:
+def _described(model: Any, features: int, margins: int) -> Affine | Trees:
+    """A fitted model as the sum it computes: an ``Affine`` map, or ``Trees`` (with a linear part
+    where a blend mixes in linear models)."""
+    family = getattr(model, "family", type(model).__name__)
+    if family == "linear":
+        weights = model.coef / model.scale
+        return Affine(weights, model.intercept - weights @ model.mean)
+    if family == "lightgbm":
+        return _trees(model.booster)
+    if family != "blend":
+        raise ExportError(f"a {family} model cannot be exported yet; only linear, tree and blended models can")
+    weights, bias, trees = np.zeros((margins, features)), np.full(margins, float(model.offset)), []
+    for weight, member in zip(model.weights, model.members, strict=True):
+        part = _described(member, features, margins)
+        linear = part if isinstance(part, Affine) else part.linear
+        if linear is not None:
+            weights, bias = weights + weight * linear.weights, bias + weight * linear.bias
+        if isinstance(part, Trees):
+            trees += [dataclasses.replace(t, value=tuple(weight * v for v in t.value)) for t in part.trees]
+    linear = Affine(weights, bias)
+    return Trees(tuple(trees), linear) if trees else linear
+
+
+def _trees(booster: Any) -> Trees:
     dump = booster.dump_model()
-    if dump.get("average_output"):
-        raise ExportError("a LightGBM random-forest model (averaged trees) cannot be exported yet")
-    per_iteration = int(dump["num_tree_per_iteration"])
-    objective = str(dump["objective"]).split()
-    scale = next((float(p.split(":")[1]) for p in objective if p.startswith("sigmoid:")), 1.0)
-    trees = tuple(_tree(info["tree_structure"], i % per_iteration) for i, info in enumerate(dump["tree_info"]))
-    return Trees(trees), scale
+    per_iteration, share = int(dump["num_tree_per_iteration"]), leaf_scale(dump)
+    if any(p.startswith("sigmoid:") and float(p.split(":")[1]) != 1.0 for p in str(dump["objective"]).split()):
+        raise ExportError("a LightGBM model with a sigmoid slope other than 1 cannot be exported")
+    trees = tuple(_tree(info["tree_structure"], i % per_iteration, share) for i, info in enumerate(dump["tree_info"]))
+    return Trees(trees)
 
 
-def _tree(root: dict[str, Any], margin: int) -> Tree:
+def _tree(root: dict[str, Any], margin: int, share: float) -> Tree:
     nodes: list[dict[str, Any]] = []
     children: list[list[int]] = []
 
@@ -193,5 +201,5 @@ def _tree(root: dict[str, Any], margin: int) -> Tree:
         right=tuple(c[1] for c in children),
         default_left=tuple(bool(n.get("default_left", True)) for n in nodes),
         zero_is_missing=tuple(n.get("missing_type") == "Zero" for n in nodes),
-        value=tuple(0.0 if s else float(n["leaf_value"]) for n, s in zip(nodes, split, strict=True)),
+        value=tuple(0.0 if s else float(n["leaf_value"]) * share for n, s in zip(nodes, split, strict=True)),
     )

@@ -14,11 +14,12 @@ The document, written with ElementTree:
   Hinnant's ``civil_from_days`` in floor arithmetic, a few helper fields holding its steps.
 - The model. ``Affine``: a ``RegressionModel``. ``Trees``: a ``MiningModel`` chaining
   (``modelChain``) one sum of ``TreeModel`` segments per margin, each published as an output
-  field, and a ``RegressionModel`` for the link, as JPMML-LightGBM lays it out. The link:
+  field, and a ``RegressionModel`` for the link, as JPMML-LightGBM lays it out; a blend's linear
+  part is added in that model's tables. The link:
   ``normalizationMethod`` none (regression), softmax (multiclass) or logit (binary). For binary,
-  the first table is the class ``classes[0]`` with the margin times ``-scale``: PMML gives the
+  the first table is the class ``classes[0]`` with the margin negated: PMML gives the
   first table ``1/(1+exp(-y))`` and the second its complement, so ``p(classes[1]) =
-  1/(1+exp(-scale*margin))``, and a tie at 0.5 goes to the earlier class, as numpy's argmax does.
+  1/(1+exp(-margin))``, and a tie at 0.5 goes to the earlier class, as numpy's argmax does.
   Trees split on ``SimplePredicate lessOrEqual`` at the threshold written in full (``repr``);
   where LightGBM reads zero as missing, ``|x| <= 1e-35`` takes the default branch.
 - ``Output``: ``prediction`` (the label, or the number) and ``probability_<label>`` per class.
@@ -490,8 +491,7 @@ def _link(pipeline: Pipeline, tables: list[Table]) -> ET.Element:
     if pipeline.link == "sigmoid":  # the first table's probability is 1/(1+exp(-y)), the second's its complement
         model.set("normalizationMethod", "logit")
         intercept, predictors = tables[0]
-        scale = -pipeline.scale
-        _table(model, pipeline.classes[0], scale * intercept, [(name, scale * c) for name, c in predictors])
+        _table(model, pipeline.classes[0], -intercept, [(name, -c) for name, c in predictors])
         _table(model, pipeline.classes[1], 0.0, [])
         return model
     model.set("normalizationMethod", "softmax")
@@ -519,8 +519,16 @@ def _trees(pipeline: Pipeline, ensemble: Trees, features: list[str], target: str
         trees = [tree for tree in ensemble.trees if tree.margin == m]
         _segment(chain, str(m + 1)).append(_tree_sum(trees, features, margin, pipeline.inputs[0].name))
         margins.append(margin)
-    link = _link(pipeline, [(0.0, [(margin, 1.0)]) for margin in margins])
-    link.insert(0, _schema(margins, target))
+    linear = ensemble.linear
+    if linear is None:
+        link = _link(pipeline, [(0.0, [(margin, 1.0)]) for margin in margins])
+    else:  # the blend's linear part is added in the link's tables
+        tables = [
+            (float(linear.bias[m]), [(margin, 1.0), *zip(features, map(float, linear.weights[m]), strict=True)])
+            for m, margin in enumerate(margins)
+        ]
+        link = _link(pipeline, tables)
+    link.insert(0, _schema([*margins, *(features if linear is not None else [])], target))
     _segment(chain, str(pipeline.margins + 1)).append(link)
     return model
 

@@ -395,13 +395,16 @@ _STEPS: dict[type[Transform], Callable[[Any, exp.Expression, _Dialect], list[exp
 
 
 def _terms(pipeline: Pipeline, d: _Dialect) -> list[list[exp.Expression]]:
-    """Per margin, the terms that add up to it: one per tree, or one per weight and the bias."""
+    """Per margin, the terms that add up to it: one per tree, and one per weight and the bias."""
     model = pipeline.model
     if isinstance(model, Affine):
         return [_affine(weights, float(bias)) for weights, bias in zip(model.weights, model.bias, strict=True)]
     terms: list[list[exp.Expression]] = [[] for _ in range(pipeline.margins)]
     for tree in model.trees:
         terms[tree.margin].append(_tree(tree, d))
+    if model.linear is not None:
+        for m, (weights, bias) in enumerate(zip(model.linear.weights, model.linear.bias, strict=True)):
+            terms[m] += _affine(weights, float(bias))
     return terms
 
 
@@ -500,7 +503,7 @@ def _link(
     if pipeline.link == "identity":
         return "lathe_margins", [margin[0].as_("prediction", quoted=True, copy=False)]
     if pipeline.link == "sigmoid":
-        power = _clamped(exp.Mul(this=_number(-pipeline.scale), expression=margin[0]), d)
+        power = _clamped(exp.Neg(this=margin[0]), d)
         p1 = exp.Div(this=_number(1.0), expression=exp.Paren(this=exp.Add(this=_number(1.0), expression=power)))
         probabilities: list[exp.Expression] = [exp.Sub(this=_number(1.0), expression=_column("p1")), _column("p1")]
         steps.append(

@@ -7,6 +7,10 @@ scored on the other, and the result is measured with ROC AUC (binary, one-vs-res
 multiclass) or R² (regression). The same is done with whether the column is missing. A score
 of at least ``REMOVE`` is a strong suspicion (the column is left out unless the user keeps
 it); ``SUSPECT`` and up is reported. A column whose name repeats the target's is reported.
+
+Given the rows' time (the moment each prediction is made), a date column later than it in
+``LATER_SUSPECT`` of the rows or more is reported, and in ``LATER_REMOVE`` or more it is a
+strong suspicion: such a value is not known yet when the prediction is made.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ BINS = 50
 LEVELS = 100
 SUSPECT = 0.95
 REMOVE = 0.99
+LATER_SUSPECT = 0.01
+LATER_REMOVE = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,14 +47,24 @@ class Leak:
         return {"column": self.column, "finding": self.finding, "score": self.score, "strong": self.strong}
 
 
-def find_leaks(frame: pd.DataFrame, y: np.ndarray, task: Task, target: str) -> list[Leak]:
+def find_leaks(
+    frame: pd.DataFrame, y: np.ndarray, task: Task, target: str, time: pd.Series | None = None
+) -> list[Leak]:
     """The suspected leaks among the columns of ``frame`` (raw, coerced to their kinds) for labels ``y``
-    (class codes, or numbers for regression), strongest first."""
+    (class codes, or numbers for regression), strongest first. ``time`` is the rows' time role
+    (instants, one per row of ``frame``), if any."""
     folds = np.random.default_rng(0).permutation(len(frame)) % 2
     metric = "R²" if task is Task.REGRESSION else "ROC AUC"
     found = []
     for column in frame.columns:
         values = frame[column]
+        later = None if time is None else _later(values, time)
+        if time is not None and later is not None and later >= LATER_SUSPECT:
+            finding = (
+                f"is later than the time column {time.name!r} in {later:.0%} of rows: not known at prediction time"
+            )
+            found.append(Leak(str(column), finding, later, later >= LATER_REMOVE))
+            continue
         missing = values.isna().to_numpy()
         if 0 < missing.sum() < len(missing):
             score = _score(missing.astype(np.int64), y, task, folds)
@@ -63,6 +79,17 @@ def find_leaks(frame: pd.DataFrame, y: np.ndarray, task: Task, target: str) -> l
         elif _mirrors(str(column), target):
             found.append(Leak(str(column), f"its name repeats the target's ({target})", 0.0, False))
     return sorted(found, key=lambda leak: -leak.score)
+
+
+def _later(values: pd.Series, time: pd.Series) -> float | None:
+    """The share of rows, among those where both are known, in which the date ``values`` is
+    after ``time``; None where ``values`` holds no dates or ``time`` no instants."""
+    if not pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_numeric_dtype(time):
+        return None
+    when = pd.to_datetime(values, utc=True).to_numpy()
+    now = pd.to_datetime(time, errors="coerce", utc=True, format="mixed").to_numpy()
+    known = ~(pd.isna(when) | pd.isna(now))
+    return float(np.mean(when[known] > now[known])) if known.any() else None
 
 
 def _bins(values: pd.Series) -> np.ndarray:

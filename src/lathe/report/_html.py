@@ -181,12 +181,26 @@ def _leaderboard_section(board: Sequence[Mapping[str, Any]], metric: str) -> str
     if not board:
         return _section("Leaderboard", "<p>No candidates were scored.</p>")
     rows = [_candidate_row(c) for c in board]
-    table = _table(["rank", "learner", f"CV {metric} ± std", "fit s / fold", "finished at s", "parameters"], rows)
+    headers = ["rank", "learner", f"CV {metric} ± std", "fit s / fold", "predict s / 1k rows", "finished at s"]
+    table = _table([*headers, "parameters"], rows)
     shown = board[:TOP_CANDIDATES]
     labels = [f"#{c.get('rank')} {c.get('learner')}" for c in shown]
     chart = _svg.bar_chart("cross-validated score per candidate", labels, [float(c["cv_score"]) for c in shown], metric)
     caption = f"Cross-validated {metric} of the best {len(shown)} of {len(board)} candidates."
-    return _section("Leaderboard", table + _figure("leaderboard", chart, caption))
+    figures = _figure("leaderboard", chart, caption) + _score_over_time(board, metric)
+    return _section("Leaderboard", table + figures)
+
+
+def _score_over_time(board: Sequence[Mapping[str, Any]], metric: str) -> str:
+    """Each candidate's score at the second it finished, and the best so far."""
+    finished = sorted(board, key=lambda c: float(c["elapsed_seconds"]))
+    seconds = [float(c["elapsed_seconds"]) for c in finished]
+    scores = [float(c["cv_score"]) for c in finished]
+    best = [float(min(finished[: i + 1], key=lambda c: int(c["rank"]))["cv_score"]) for i in range(len(finished))]
+    series = [("candidate", seconds, scores), ("best so far", seconds, best)]
+    chart = _svg.line_chart("score over time", series, "seconds into the search", f"CV {metric}")
+    caption = f"Cross-validated {metric} of each candidate as it finished, and the best so far."
+    return _figure("progress", chart, caption)
 
 
 def _candidate_row(candidate: Mapping[str, Any]) -> str:
@@ -197,8 +211,9 @@ def _candidate_row(candidate: Mapping[str, Any]) -> str:
             _cell(candidate.get("learner")),
             f'<td class="num">{escape(score)}</td>',
             _number(candidate.get("fit_seconds"), ".2f"),
+            _number(candidate.get("predict_seconds_per_1k"), ".4f"),
             _number(candidate.get("elapsed_seconds"), ".1f"),
-            f"<td><code>{escape(_params(candidate.get('params') or {}))}</code></td>",
+            f"<td><code>{escape(candidate.get('described') or _params(candidate.get('params') or {}))}</code></td>",
         ]
     )
 

@@ -1,25 +1,32 @@
 """Search: candidates from several learner families, compared honestly by cross-validation."""
 
+from lathe.search._blend import BlendModel, load_model
 from lathe.search._leaderboard import Candidate, Leaderboard
-from lathe.search._learners import FAMILIES, Family, Fit, Model, use_threads
+from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, use_threads
 from lathe.search._metrics import Metric, metric_for, metrics_for
-from lathe.search._search import SEARCH_ROWS, SearchObserver, SearchSpec, run_search
-from lathe.search._tree_shap import LIGHTGBM_ZERO
+from lathe.search._search import SEARCH_ROWS, Layout, SearchObserver, SearchSpec, refit, run_search
+from lathe.search._tree_shap import LIGHTGBM_ZERO, leaf_scale
 
 __all__ = [
     "FAMILIES",
     "LIGHTGBM_ZERO",
     "SEARCH_ROWS",
+    "BlendModel",
     "Candidate",
     "Family",
     "Fit",
+    "Layout",
     "Leaderboard",
     "Metric",
     "Model",
     "SearchObserver",
     "SearchSpec",
+    "leaf_scale",
+    "linked",
+    "load_model",
     "metric_for",
     "metrics_for",
+    "refit",
     "run_search",
     "use_threads",
 ]

@@ -25,6 +25,16 @@ class Candidate:
     elapsed_seconds: float
     rounds: int | None = None
     fold_scores: tuple[float, ...] = field(default=())
+    predict_seconds_per_1k: float | None = None
+
+    @property
+    def described(self) -> str:
+        """The parameters in a line: ``name=value`` pairs, or a blend's weighted members."""
+        if self.family == "blend":
+            members = " + ".join(f"{w:.3g} * #{n}" for n, w in self.params["members"])
+            offset = self.params.get("offset", 0.0)
+            return members + (f" {'+' if offset >= 0 else '-'} {abs(offset):.3g}" if offset else "")
+        return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.params.items())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -59,17 +69,18 @@ class Leaderboard:
         return dataclasses.replace(self, candidates=(*self.candidates, candidate))
 
     def rows(self) -> list[dict[str, Any]]:
-        """One flat dict per candidate, best first, with its rank."""
-        return [{"rank": i, **c.to_dict()} for i, c in enumerate(self.ranked(), start=1)]
+        """One flat dict per candidate, best first, with its rank and its parameters in a line."""
+        return [{"rank": i, **c.to_dict(), "described": c.described} for i, c in enumerate(self.ranked(), start=1)]
 
     def _summary(self) -> Summary:
         direction = "higher" if self.greater_is_better else "lower"
         title = f"Leaderboard: {len(self.candidates)} candidates by {self.metric} ({direction} is better)"
-        headers = ["rank", "#", "family", self.metric, "± std", "fit s/fold", "params"]
+        headers = ["rank", "#", "family", self.metric, "± std", "fit s/fold", "predict s/1k", "params"]
         rows: list[list[object]] = [
-            [i, c.number, c.family, c.cv_score, c.cv_std, round(c.fit_seconds, 3), _params(c.params)]
+            [i, c.number, c.family, c.cv_score, c.cv_std, round(c.fit_seconds, 3), _seconds(c.predict_seconds_per_1k),
+             c.described]
             for i, c in enumerate(self.ranked()[:SHOWN], start=1)
-        ]
+        ]  # fmt: skip
         return title, headers, rows, len(self.candidates)
 
     def __repr__(self) -> str:
@@ -94,5 +105,5 @@ class Leaderboard:
         return cls(metric=data["metric"], greater_is_better=data["greater_is_better"], candidates=candidates)
 
 
-def _params(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+def _seconds(value: float | None) -> object:
+    return "-" if value is None else round(value, 4)

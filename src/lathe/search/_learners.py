@@ -37,6 +37,8 @@ def use_threads(count: int) -> None:
 
 
 MAX_ROUNDS = 2000
+FOREST_TREES = 200
+ABSENT = 30.0  # a class absent from the training rows sits this far below the others in log-odds
 PATIENCE = 50
 
 
@@ -55,7 +57,19 @@ class Model(Protocol):
     def predict(self, X: np.ndarray) -> np.ndarray: ...
     def margin(self, X: np.ndarray) -> np.ndarray: ...
     def contributions(self, X: np.ndarray) -> np.ndarray: ...
-    def save(self, folder: Path) -> str: ...
+    def save(self, folder: Path, stem: str = "model") -> str: ...
+
+
+def linked(task: Task, margin: np.ndarray) -> np.ndarray:
+    """Predictions from margins (n x k_out): numbers, or class probabilities (n x k) through
+    the sigmoid (binary) or the softmax (multiclass)."""
+    if task is Task.REGRESSION:
+        return np.asarray(margin[:, 0])
+    if task is Task.BINARY:
+        p = 1.0 / (1.0 + np.exp(-margin[:, 0]))
+        return np.column_stack([1.0 - p, p])
+    e = np.exp(margin - margin.max(axis=1, keepdims=True))
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 @dataclass(frozen=True)
@@ -107,19 +121,12 @@ class LinearModel:
         return np.concatenate([parts, base], axis=2)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        z = self.margin(X)
-        if self.task is Task.REGRESSION:
-            return np.asarray(z[:, 0])
-        if self.task is Task.BINARY:
-            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
-            return np.column_stack([1.0 - p, p])
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        return linked(self.task, self.margin(X))
 
-    def save(self, folder: Path) -> str:
+    def save(self, folder: Path, stem: str = "model") -> str:
         arrays = {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef", "intercept")}
-        (folder / "model.linear.json").write_text(json.dumps(arrays))
-        return "model.linear.json"
+        (folder / f"{stem}.linear.json").write_text(json.dumps(arrays))
+        return f"{stem}.linear.json"
 
 
 class Linear:
@@ -135,7 +142,7 @@ class Linear:
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit:  # fmt: skip
-        del valid, n_classes
+        del valid
         mean = np.average(X, axis=0, weights=weight)
         scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weight))
         scale[scale == 0] = 1.0
@@ -147,13 +154,36 @@ class Linear:
                 coef, intercept = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
             else:
                 logit = LogisticRegression(C=params["C"], max_iter=300, random_state=seed)
-                logit.fit(Z, y, sample_weight=weight)
-                coef, intercept = logit.coef_, logit.intercept_
+                coef, intercept = _logistic(Z, y, task, n_classes, logit, weight)
         return Fit(LinearModel(task, mean, scale, coef, np.asarray(intercept, dtype="float64")))
 
     def load(self, folder: Path, file: str, task: Task) -> Model:
         arrays = json.loads((folder / file).read_text())
         return LinearModel(task, **{k: np.asarray(v, dtype="float64") for k, v in arrays.items()})
+
+
+def _logistic(
+    Z: np.ndarray, y: np.ndarray, task: Task, n_classes: int, logit: LogisticRegression, weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and intercepts with one row per margin, also where some classes are absent
+    from ``y`` (an early block of time-ordered folds): an absent class gets no slope and an
+    intercept far below the others."""
+    present = np.unique(y)
+    k = 1 if task is Task.BINARY else max(n_classes, int(present.max()) + 1)
+    if len(present) == 1:
+        if task is Task.BINARY:
+            return np.zeros((1, Z.shape[1])), np.array([ABSENT if present[0] == 1 else -ABSENT])
+        return np.zeros((k, Z.shape[1])), np.where(np.arange(k) == present[0], 0.0, -ABSENT)
+    logit.fit(Z, y, sample_weight=weight)
+    if task is Task.BINARY or len(present) == k:
+        return logit.coef_, logit.intercept_
+    coef, intercept = np.zeros((k, Z.shape[1])), np.full(k, float(np.min(logit.intercept_)) - ABSENT)
+    if len(present) == 2:  # sklearn's one binary margin, split evenly between the two classes
+        coef[present] = np.vstack([-logit.coef_[0] / 2, logit.coef_[0] / 2])
+        intercept[present] = [-logit.intercept_[0] / 2, logit.intercept_[0] / 2]
+    else:
+        coef[present], intercept[present] = logit.coef_, logit.intercept_
+    return coef, intercept
 
 
 # ---- LightGBM -----------------------------------------------------------------------
@@ -183,13 +213,21 @@ class LightGBMModel:
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=THREADS))
-        return raw.reshape(len(X), -1)
+        return raw.reshape(len(X), -1) * self._leaf_scale
+
+    @cached_property
+    def _leaf_scale(self) -> float:
+        # LightGBM's raw scores and pred_contrib add up an averaged (random-forest) model's trees;
+        # its probabilities, and lathe's margins, average them.
+        if not self.booster.dump_model(num_iteration=1).get("average_output"):
+            return 1.0
+        return self.booster.num_model_per_iteration() / max(1, self.booster.num_trees())
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         # Exact TreeSHAP, with each leaf's weights tabulated once (see _tree_shap); LightGBM's own
         # pred_contrib where the tables would be too large. Per output (features + 1) columns.
         if self._tree_shap is None:
-            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS))
+            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS)) * self._leaf_scale
         else:
             raw = self._tree_shap.contributions(X, THREADS)
         return raw.reshape(len(X), -1, X.shape[1] + 1)
@@ -198,15 +236,17 @@ class LightGBMModel:
     def _tree_shap(self) -> TreeShap | None:
         return TreeShap.of(self.booster)
 
-    def save(self, folder: Path) -> str:
-        (folder / "model.lightgbm.txt").write_text(self.booster.model_to_string())
-        return "model.lightgbm.txt"
+    def save(self, folder: Path, stem: str = "model") -> str:
+        (folder / f"{stem}.lightgbm.txt").write_text(self.booster.model_to_string())
+        return f"{stem}.lightgbm.txt"
 
 
 class LightGBM:
     """Gradient-boosted trees with early stopping on a validation fold."""
 
     name: ClassVar[str] = "lightgbm"
+    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1}
+    max_rounds: ClassVar[int] = MAX_ROUNDS
     portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
         {"num_leaves": 31, "learning_rate": 0.1, "min_child_samples": 20, "feature_fraction": 0.9,
          "bagging_fraction": 1.0, "lambda_l2": 0.001},
@@ -230,9 +270,9 @@ class LightGBM:
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit:  # fmt: skip
-        config = {**_objective(task, n_classes), **params, "seed": seed, "num_threads": THREADS, "verbosity": -1}
+        config = {**_objective(task, n_classes), **self.fixed, **params, "seed": seed, "num_threads": THREADS}
         config["bagging_freq"] = 1 if params.get("bagging_fraction", 1.0) < 1.0 else 0
-        rounds = int(params.get("rounds", MAX_ROUNDS))
+        rounds = int(params.get("rounds", self.max_rounds))
         config.pop("rounds", None)
         train = lgb.Dataset(X, y, weight=weight, free_raw_data=True)
         if valid is None:
@@ -247,6 +287,45 @@ class LightGBM:
         return LightGBMModel(task, lgb.Booster(model_str=(folder / file).read_text()))
 
 
+class RandomForest(LightGBM):
+    """A random forest: bagged deep trees on feature subsets, averaged (LightGBM's "rf" mode,
+    so that it is saved, explained and exported as any LightGBM model)."""
+
+    name: ClassVar[str] = "random_forest"
+    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1, "boosting": "rf"}
+    max_rounds: ClassVar[int] = FOREST_TREES
+    portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"num_leaves": 255, "min_child_samples": 5, "feature_fraction": 0.5, "bagging_fraction": 0.632},
+    )
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        return {
+            "num_leaves": trial.suggest_int("random_forest.num_leaves", 31, 1023, log=True),
+            "min_child_samples": trial.suggest_int("random_forest.min_child_samples", 1, 50, log=True),
+            "feature_fraction": trial.suggest_float("random_forest.feature_fraction", 0.2, 1.0),
+            "bagging_fraction": trial.suggest_float("random_forest.bagging_fraction", 0.4, 0.9),
+        }
+
+
+class ExtraTrees(LightGBM):
+    """Extremely randomised trees: each split at a random threshold, deep trees averaged
+    (LightGBM's "rf" mode with ``extra_trees``)."""
+
+    name: ClassVar[str] = "extra_trees"
+    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1, "boosting": "rf", "extra_trees": True}
+    max_rounds: ClassVar[int] = FOREST_TREES
+    portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"num_leaves": 255, "min_child_samples": 5, "feature_fraction": 0.7},
+    )
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        return {
+            "num_leaves": trial.suggest_int("extra_trees.num_leaves", 31, 1023, log=True),
+            "min_child_samples": trial.suggest_int("extra_trees.min_child_samples", 1, 50, log=True),
+            "feature_fraction": trial.suggest_float("extra_trees.feature_fraction", 0.3, 0.95),
+        }
+
+
 def _objective(task: Task, n_classes: int) -> dict[str, Any]:
     if task is Task.BINARY:
         return {"objective": "binary", "metric": "binary_logloss"}
@@ -255,4 +334,4 @@ def _objective(task: Task, n_classes: int) -> dict[str, Any]:
     return {"objective": "regression", "metric": "l2"}
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM())}
+FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM(), RandomForest(), ExtraTrees())}

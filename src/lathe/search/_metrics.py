@@ -37,7 +37,8 @@ def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
     return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1])))
 
 
-def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """The mean negative log probability of the true classes (codes ``y``)."""
     picked = np.clip(proba[np.arange(len(y)), y.astype(int)], EPS, 1.0)
     return float(-np.mean(np.log(picked)))
 
@@ -60,7 +61,7 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
 
 CLASSIFICATION = {
     "roc_auc": Metric("roc_auc", True, _roc_auc),
-    "log_loss": Metric("log_loss", False, _log_loss),
+    "log_loss": Metric("log_loss", False, log_loss),
     "accuracy": Metric("accuracy", True, _accuracy),
 }
 REGRESSION = {

@@ -1,4 +1,5 @@
-"""Budgeted search: a portfolio of strong defaults first, then Optuna's TPE, all by k-fold CV."""
+"""Budgeted search: a portfolio of strong defaults first, then Optuna's TPE, all by k-fold CV,
+and a blend of the best at the end."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from typing import Any, Protocol
 import numpy as np
 import optuna
 from optuna.trial import TrialState
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
 
 from lathe.profile import Task
+from lathe.search._blend import POOL, BlendModel, calibration, select_members
 from lathe.search._leaderboard import Candidate, Leaderboard
-from lathe.search._learners import FAMILIES, Fit
+from lathe.search._learners import FAMILIES, Fit, Model, linked
 from lathe.search._metrics import Metric
 
 SEARCH_ROWS = 100_000
 REFIT_MARGIN = 1.3
+RESERVED = 3  # the refit of this many best candidates is kept back from the budget
 
 
 class SearchObserver(Protocol):
@@ -39,53 +42,110 @@ class SearchSpec:
     folds: int = 5
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How the rows relate, so that folds cannot flatter: row weights (every fit honours
+    them), a sortable time per row (folds then learn from the past and are scored on the
+    future) or a group label per row (a group's rows then stay in one fold)."""
+
+    weight: np.ndarray | None = None
+    time: np.ndarray | None = None
+    group: np.ndarray | None = None
+
+    def picked(self, rows: np.ndarray) -> Layout:
+        """The layout of the rows at positions ``rows``."""
+        return Layout(*(None if a is None else a[rows] for a in (self.weight, self.time, self.group)))
+
+
 class _AbandonedError(Exception):
     """A candidate stopped before its last fold: out of time or pruned."""
 
 
 def run_search(
     X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchObserver | None = None,
-    weight: np.ndarray | None = None,
+    layout: Layout | None = None,
 ) -> Leaderboard:  # fmt: skip
-    """Rank candidates by cross-validated ``spec.metric`` within the budget and trials.
+    """Rank candidates by cross-validated ``spec.metric`` within the budget and trials, then
+    blend the best of them when that scores better out of fold (see ``_blend``).
 
-    ``weight`` (one non-negative number per row) weighs the rows in every fit; the folds are
-    scored unweighted.
+    ``layout`` gives the rows' weights (every fit honours them; the folds are scored
+    unweighted), times or groups (see ``Layout``).
     """
     rows = len(X)
-    X, y, weight = _sample(X, y, weight, spec)
-    folds = _folds(y, spec)
-    clock = _Clock(spec.budget, refit_factor=rows / max(1, len(folds[0][0])))
+    X, y, layout = _sample(X, y, layout or Layout(), spec)
+    data = _Data(X, y, layout.weight, _folds(y, spec, layout))
+    clock = _Clock(spec.budget, refit_factor=rows / float(np.mean([len(train) for train, _ in data.folds])))
     study = _study(spec.seed)
     board = Leaderboard(spec.metric.name, spec.metric.greater_is_better, ())
+    margins: dict[int, np.ndarray] = {}
     while _more(spec, board, clock):
         trial = study.ask()
         family, params = _suggest(trial)
         try:
-            candidate = _evaluate(trial, family, params, (X, y, weight), folds, spec, clock, first=not board.candidates)
+            candidate, margins[trial.number] = _evaluate(trial, family, params, data, spec, clock, not board.candidates)
         except _AbandonedError:
             study.tell(trial, state=TrialState.PRUNED)
             continue
         study.tell(trial, spec.metric.signed(candidate.cv_score))
         board = board.with_candidate(candidate)
-        clock.note(candidate if candidate is board.best else None)
+        margins = {c.number: margins[c.number] for c in board.ranked()[:POOL]}
+        clock.note(board)
         if observer:
             observer.candidate_finished(candidate, board)
+    blend = _blend(board, margins, data, spec, clock, number=len(study.trials))
+    if blend is not None:
+        board = board.with_candidate(blend)
+        if observer:
+            observer.candidate_finished(blend, board)
     return board
 
 
-_Rows = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+@dataclass(frozen=True)
+class _Data:
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray | None
+    folds: list[tuple[np.ndarray, np.ndarray]]
 
 
-def _sample(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, spec: SearchSpec) -> _Rows:
+def refit(
+    board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec, weight: np.ndarray | None = None
+) -> Model:
+    """The board's best candidate fitted on every row: for a blend, each member, then the blend."""
+    best = board.best
+    if best.family != BlendModel.family:
+        return _refit(best, X, y, spec, weight)
+    members = {c.number: c for c in board.candidates}
+    models = tuple(_refit(members[int(n)], X, y, spec, weight) for n, _ in best.params["members"])
+    weights = tuple(float(w) for _, w in best.params["members"])
+    return BlendModel(spec.task, models, weights, float(best.params["offset"]))
+
+
+def _refit(candidate: Candidate, X: np.ndarray, y: np.ndarray, spec: SearchSpec, weight: np.ndarray | None) -> Model:
+    params = {**candidate.params, **({"rounds": candidate.rounds} if candidate.rounds else {})}
+    fit = FAMILIES[candidate.family].fit(
+        X, y, spec.task, params, n_classes=spec.n_classes, seed=spec.seed, weight=weight
+    )
+    return fit.model
+
+
+def _sample(X: np.ndarray, y: np.ndarray, layout: Layout, spec: SearchSpec) -> tuple[np.ndarray, np.ndarray, Layout]:
     if len(X) <= SEARCH_ROWS:
-        return X, y, weight
+        return X, y, layout
     picked = np.sort(np.random.default_rng(spec.seed).choice(len(X), SEARCH_ROWS, replace=False))
-    return X[picked], y[picked], None if weight is None else weight[picked]
+    return X[picked], y[picked], layout.picked(picked)
 
 
-def _folds(y: np.ndarray, spec: SearchSpec) -> list[tuple[np.ndarray, np.ndarray]]:
-    if spec.task is Task.REGRESSION:
+def _folds(y: np.ndarray, spec: SearchSpec, layout: Layout) -> list[tuple[np.ndarray, np.ndarray]]:
+    if layout.time is not None:  # expanding window: learn from the earlier blocks, score the next
+        order = np.argsort(layout.time, kind="stable")
+        return [(order[a], order[b]) for a, b in TimeSeriesSplit(spec.folds).split(order)]
+    classified = spec.task is not Task.REGRESSION
+    if layout.group is not None:
+        k = max(2, min(spec.folds, len(np.unique(layout.group))))
+        splitter = (StratifiedGroupKFold if classified else GroupKFold)(k, shuffle=True, random_state=spec.seed)
+        return list(splitter.split(np.zeros(len(y)), y, layout.group))
+    if not classified:
         return list(KFold(spec.folds, shuffle=True, random_state=spec.seed).split(y))
     smallest = int(np.bincount(y.astype(int)).min())
     k = max(2, min(spec.folds, smallest))
@@ -114,37 +174,85 @@ def _suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any]]:
 
 
 def _evaluate(
-    trial: optuna.Trial, family: str, params: dict[str, Any], rows: _Rows,
-    folds: list[tuple[np.ndarray, np.ndarray]], spec: SearchSpec, clock: _Clock, first: bool,
-) -> Candidate:  # fmt: skip
-    X, y, _ = rows
+    trial: optuna.Trial, family: str, params: dict[str, Any], data: _Data, spec: SearchSpec, clock: _Clock,
+    first: bool,
+) -> tuple[Candidate, np.ndarray]:  # fmt: skip
+    """The candidate, and its margins out of fold (NaN in rows no fold scores)."""
+    margin = np.full((len(data.y), 1 if spec.task is not Task.MULTICLASS else spec.n_classes), np.nan)
     scores: list[float] = []
     rounds: list[int] = []
-    started = time.monotonic()
-    for step, (train, valid) in enumerate(folds):
-        fit = _fit(family, params, rows, train, valid, spec)
-        scores.append(spec.metric(y[valid], fit.model.predict(X[valid])))
+    started, predicting = time.monotonic(), 0.0
+    for step, (train, valid) in enumerate(data.folds):
+        fit = _fit(family, params, data, train, valid, spec)
+        before = time.monotonic()
+        margin[valid] = fit.model.margin(data.X[valid])
+        predicting += time.monotonic() - before
+        scores.append(spec.metric(data.y[valid], linked(spec.task, margin[valid])))
         rounds += [fit.rounds] if fit.rounds else []
         trial.report(spec.metric.signed(float(np.mean(scores))), step)
-        last = step == len(folds) - 1
+        last = step == len(data.folds) - 1
         if not first and not last and (clock.out_of_time() or trial.should_prune()):
             raise _AbandonedError
-    fit_seconds = (time.monotonic() - started) / len(folds)
-    return Candidate(
+    scored = sum(len(valid) for _, valid in data.folds)
+    candidate = Candidate(
         number=trial.number, family=family, params=params, cv_score=float(np.mean(scores)),
-        cv_std=float(np.std(scores)), fit_seconds=fit_seconds, elapsed_seconds=clock.elapsed(),
-        rounds=int(np.mean(rounds) * 1.1) + 1 if rounds else None, fold_scores=tuple(scores),
+        cv_std=float(np.std(scores)), fit_seconds=(time.monotonic() - started - predicting) / len(data.folds),
+        elapsed_seconds=clock.elapsed(), rounds=int(np.mean(rounds) * 1.1) + 1 if rounds else None,
+        fold_scores=tuple(scores), predict_seconds_per_1k=predicting / scored * 1000,
     )  # fmt: skip
+    return candidate, margin
 
 
 def _fit(
-    family: str, params: dict[str, Any], rows: _Rows, train: np.ndarray, valid: np.ndarray, spec: SearchSpec
+    family: str, params: dict[str, Any], data: _Data, train: np.ndarray, valid: np.ndarray, spec: SearchSpec
 ) -> Fit:
-    X, y, weight = rows
+    X, y, weight = data.X, data.y, data.weight
     return FAMILIES[family].fit(
         X[train], y[train], spec.task, params, n_classes=spec.n_classes, valid=(X[valid], y[valid]),
         seed=spec.seed, weight=None if weight is None else weight[train],
     )  # fmt: skip
+
+
+def _blend(
+    board: Leaderboard, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec, clock: _Clock, number: int
+) -> Candidate | None:
+    """A blend of the best candidates (greedy ensemble selection over their out-of-fold margins)
+    where it beats the best one out of fold and its refit fits in the time left; calibrated
+    where that lowers the log loss without worsening the metric. None when neither helps."""
+    best, scored = board.best, np.concatenate([valid for _, valid in data.folds])
+    pool = {c.number: margins[c.number][scored] for c in board.ranked() if c.number in margins}
+    truth = data.y[scored]
+    weights = select_members(pool, truth, spec.task, spec.metric) if len(pool) > 1 else {best.number: 1.0}
+    chosen = {c.number: c for c in board.candidates if c.number in weights}
+    if not clock.fits(sum(c.fit_seconds for c in chosen.values())):
+        weights, chosen = {best.number: 1.0}, {best.number: best}
+    scores = _fold_scores(weights, 0.0, margins, data, spec)
+    if spec.metric.signed(float(np.mean(scores))) <= spec.metric.signed(best.cv_score):
+        weights, chosen, scores = {best.number: 1.0}, {best.number: best}, list(best.fold_scores)
+    offset = 0.0
+    calibrated = calibration(sum(w * pool[n] for n, w in weights.items()), truth, spec.task)
+    if calibrated is not None:
+        scale, calibrated_offset = calibrated
+        calibrated_weights = {n: w * scale for n, w in weights.items()}
+        calibrated_scores = _fold_scores(calibrated_weights, calibrated_offset, margins, data, spec)
+        if spec.metric.signed(float(np.mean(calibrated_scores))) >= spec.metric.signed(float(np.mean(scores))):
+            weights, offset, scores = calibrated_weights, calibrated_offset, calibrated_scores
+    if weights == {best.number: 1.0}:
+        return None
+    members = [[n, w] for n, w in weights.items()]
+    return Candidate(
+        number=number, family="blend", params={"members": members, "offset": offset},
+        cv_score=float(np.mean(scores)), cv_std=float(np.std(scores)),
+        fit_seconds=sum(c.fit_seconds for c in chosen.values()), elapsed_seconds=clock.elapsed(),
+        fold_scores=tuple(scores), predict_seconds_per_1k=sum(c.predict_seconds_per_1k or 0.0 for c in chosen.values()),
+    )  # fmt: skip
+
+
+def _fold_scores(
+    weights: dict[int, float], offset: float, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec
+) -> list[float]:
+    blended = np.sum([w * margins[n] for n, w in weights.items()], axis=0) + offset
+    return [spec.metric(data.y[valid], linked(spec.task, blended[valid])) for _, valid in data.folds]
 
 
 def _more(spec: SearchSpec, board: Leaderboard, clock: _Clock) -> bool:
@@ -156,7 +264,7 @@ def _more(spec: SearchSpec, board: Leaderboard, clock: _Clock) -> bool:
 
 
 class _Clock:
-    """Wall-clock budget, keeping back the time the winner's final refit will take."""
+    """Wall-clock budget, keeping back the time the final refit will take."""
 
     def __init__(self, budget: float | None, refit_factor: float) -> None:
         self.start = time.monotonic()
@@ -167,9 +275,17 @@ class _Clock:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
-    def note(self, best: Candidate | None) -> None:
-        if best is not None:
-            self.reserve = best.fit_seconds * self.refit_factor * REFIT_MARGIN
+    def note(self, board: Leaderboard) -> None:
+        """Keep back the time to refit the best few candidates (the members a blend would have)."""
+        self.reserve = self.refit(sum(c.fit_seconds for c in board.ranked()[:RESERVED]))
+
+    def refit(self, fit_seconds: float) -> float:
+        """The time a refit on every row takes, for candidates whose folds took ``fit_seconds`` to fit."""
+        return fit_seconds * self.refit_factor * REFIT_MARGIN
+
+    def fits(self, fit_seconds: float) -> bool:
+        """Whether refitting candidates whose folds took ``fit_seconds`` fits in the time left."""
+        return self.budget is None or self.elapsed() + self.refit(fit_seconds) <= self.budget
 
     def out_of_time(self) -> bool:
         return self.budget is not None and self.elapsed() + self.reserve >= self.budget

@@ -39,10 +39,19 @@ LIGHTGBM_ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it counts as
 MISSING = {"None": 0, "NaN": 1, "Zero": 2}  # LightGBM's missing types, as the kernel reads them
 
 
+def leaf_scale(dump: dict[str, Any]) -> float:
+    """What each leaf value of a LightGBM model dump counts for: 1, or one over the number of
+    iterations where the trees are averaged (random-forest mode)."""
+    if not dump.get("average_output"):
+        return 1.0
+    return 1.0 / max(1, len(dump["tree_info"]) // int(dump["num_tree_per_iteration"]))
+
+
 @dataclass
 class _Trees:
     """Every tree's splits in preorder and its leaves, as flat lists; nodes are numbered in preorder."""
 
+    scale: float = 1.0  # each leaf value's weight (see leaf_scale)
     nodes: int = 0
     root: list[int] = field(default_factory=list)  # per tree: its root node
     split_start: list[int] = field(default_factory=lambda: [0])  # tree t's splits: split_start[t] to [t + 1]
@@ -73,7 +82,7 @@ class _Trees:
         """Add ``node`` and what is under it; ``path`` maps each feature split above to (its bit, its share)."""
         index, self.nodes = self.nodes, self.nodes + 1
         if "split_feature" not in node:
-            self._leaf(index, float(node["leaf_value"]), output, width, path)
+            self._leaf(index, float(node["leaf_value"]) * self.scale, output, width, path)
             return index
         if node.get("decision_type") != "<=":
             raise ValueError(f"split of type {node.get('decision_type')}")
@@ -153,10 +162,10 @@ class TreeShap:
     def of(cls, booster: lgb.Booster) -> TreeShap | None:
         """The tables for ``booster``; None where they would be too large or the model is not a plain sum of trees."""
         dump = booster.dump_model()
-        if dump.get("average_output") or dump.get("linear_tree"):
+        if dump.get("linear_tree"):
             return None
         outputs, width = int(dump["num_tree_per_iteration"]), int(dump["max_feature_idx"]) + 2
-        trees = _Trees()
+        trees = _Trees(scale=leaf_scale(dump))
         try:
             for i, info in enumerate(dump["tree_info"]):
                 trees.add_tree(info["tree_structure"], i % outputs, width)
