@@ -32,6 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from lathe import workflows
+from lathe.search import decided
 
 if TYPE_CHECKING:
     from lathe.bundle import Bundle
@@ -172,9 +173,10 @@ class LatheClassifier(ClassifierMixin, _LatheEstimator):  # type: ignore[misc]
         return scored[[f"probability_{c}" for c in self.bundle_.classes]].to_numpy(dtype="float64")
 
     def predict(self, X: pd.DataFrame | npt.ArrayLike) -> np.ndarray:
-        """The most probable class of each row."""
+        """The predicted class of each row: the most probable, or for binary with a metric that
+        decides classes, the positive class where its probability reaches the tuned threshold."""
         proba = self.predict_proba(X)
-        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+        return np.asarray(self.classes_[decided(proba, self.bundle_.threshold)])
 
 
 class LatheRegressor(RegressorMixin, _LatheEstimator):  # type: ignore[misc]

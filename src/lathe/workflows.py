@@ -43,6 +43,7 @@ from lathe.search import (
     Metric,
     Model,
     SearchSpec,
+    decided,
     metric_for,
     metrics_for,
     refit,
@@ -420,7 +421,9 @@ def _assemble(
 ) -> Bundle:  # fmt: skip
     target, relations = roles
     raw = model.predict(plan.transform(split.holdout)) if len(split.holdout) else None
-    holdout = {} if raw is None else {name: m(split.y_holdout, raw) for name, m in metrics_for(spec.task).items()}
+    scored = {**metrics_for(spec.task), spec.metric.name: spec.metric}
+    threshold = board.threshold
+    holdout = {} if raw is None else {name: m(split.y_holdout, raw, threshold) for name, m in scored.items()}
     if holdout:
         _display.status("holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in holdout.items()))
     ids = [c.name for c in profile.columns if c.semantic_type.value == "identifier" and c.name not in roles]
@@ -435,6 +438,7 @@ def _assemble(
         "left_out": plan.to_dict()["left_out"],
         "leakage": [leak.to_dict() for leak in leaks],
         "metric": spec.metric.name,
+        "threshold": threshold,
         "metrics": {"cv": {spec.metric.name: board.best.cv_score}, "holdout": holdout},
         "model": {"family": board.best.family, "params": board.best.params, "rounds": board.best.rounds},
         "data": {
@@ -531,7 +535,7 @@ def _report_data(
         "leakage": [{**leak, "fate": _fate(leak, manifest)} for leak in manifest["leakage"]],
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
         "holdout": manifest["metrics"]["holdout"],
-        "evaluation": {} if raw is None else _evaluation(task, split, raw),
+        "evaluation": {} if raw is None else _evaluation(task, split, raw, manifest["threshold"]),
         **manifest["explanations"],
         "notes": _notes(manifest),
     }
@@ -576,7 +580,7 @@ def _column_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _evaluation(task: Task, split: _Split, raw: np.ndarray) -> dict[str, Any]:
+def _evaluation(task: Task, split: _Split, raw: np.ndarray, threshold: float | None) -> dict[str, Any]:
     rows = np.random.default_rng(0).permutation(len(split.y_holdout))[:REPORT_ROWS]
     if task is Task.REGRESSION:
         truth = split.y_holdout[rows]
@@ -586,7 +590,7 @@ def _evaluation(task: Task, split: _Split, raw: np.ndarray) -> dict[str, Any]:
     return {
         "classes": labels,
         "y_true": [labels[i] for i in split.y_holdout[rows]],
-        "y_pred": [labels[i] for i in np.argmax(picked, axis=1)],
+        "y_pred": [labels[i] for i in decided(picked, threshold)],
         "proba": picked.tolist(),
     }
 

@@ -212,3 +212,12 @@ def test_an_input_named_like_an_output_is_refused() -> None:
 
 def test_whitespace_is_what_python_calls_space() -> None:
     assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+def test_a_tuned_threshold_decides_the_label() -> None:
+    bundle = small_bundle("binary", "lightgbm", table=_without_text("binary"), threshold=0.3)
+    rows = check_rows(pipeline_of(bundle), bundle.sample)
+    scored = bundle.predict(rows)
+    assert ((scored["probability_yes"] >= 0.3) & (scored["probability_yes"] < 0.5)).any()  # the threshold matters
+    assert (scored["prediction"] == np.where(scored["probability_yes"] >= 0.3, "yes", "no")).all()
+    _checked(bundle, rows)

@@ -212,3 +212,7 @@ def test_an_input_named_as_an_output_field_is_refused() -> None:
     clashing = dataclasses.replace(pipeline, inputs=(*pipeline.inputs, InputColumn("probability_yes", "number")))
     with pytest.raises(ExportError, match="'probability_yes'"):
         build(clashing)
+
+
+def test_a_tuned_threshold_decides_the_label() -> None:
+    _checked(small_bundle("binary", "lightgbm", threshold=0.3))

@@ -351,3 +351,13 @@ def test_spark_missing_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import pyspark.sql now fails
     with pytest.raises(MissingDependencyError, match=r"pip install 'lathe\[spark\]'"):
         spark_session()
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb", "sqlite"], indirect=True)
+def test_a_tuned_threshold_decides_the_label(engine: tuple[str, str | None]) -> None:
+    dialect, uri = engine
+    table = TABLES["mixed"]("binary")
+    bundle = small_bundle("binary", "lightgbm", table=table.drop(columns=["note"]), threshold=0.3)
+    pipeline = pipeline_of(bundle)
+    rows = check_rows(pipeline, bundle.sample)
+    compare(bundle, rows, score(build(pipeline, dialect), rows, pipeline, dialect, uri), dialect)

@@ -114,3 +114,32 @@ def test_a_linear_fit_missing_some_classes_still_gives_every_class(task: Task) -
     assert proba.shape == (len(X), n_classes)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert proba[:, 1].max() < 1e-6
+
+
+def test_metrics_that_decide_classes_use_the_threshold() -> None:
+    y = np.array([0, 0, 1, 1])
+    proba = np.column_stack([1 - np.array([0.1, 0.4, 0.35, 0.9]), [0.1, 0.4, 0.35, 0.9]])
+    f1, balanced = metric_for(Task.BINARY, "f1"), metric_for(Task.BINARY, "balanced_accuracy")
+    assert f1(y, proba) == pytest.approx(2 / 3)  # at 0.5: one of the two positives found
+    assert f1(y, proba, threshold=0.3) == pytest.approx(0.8)
+    assert balanced(y, proba, threshold=0.3) == pytest.approx(0.75)
+    cost = metric_for(Task.BINARY, "cost:1,5")
+    assert cost.name == "cost:1,5"
+    assert cost(y, proba) == pytest.approx(5 / 4)  # one false negative
+    assert cost(y, proba, threshold=0.3) == pytest.approx(1 / 4)  # one false positive
+
+
+@pytest.mark.parametrize("name", ["cost:1", "cost:a,b", "cost:-1,2", "cost:0,0"])
+def test_a_cost_metric_needs_two_costs(name: str) -> None:
+    with pytest.raises(InvalidParameterError, match=r"e\.g\. cost:1,5"):
+        metric_for(Task.BINARY, name)
+
+
+def test_the_threshold_is_tuned_out_of_fold_for_a_cost() -> None:
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(1500, 3))
+    y = (X[:, 0] + rng.normal(size=1500) > 1.5).astype(int)  # about one row in seven is positive
+    board = run_search(X, y, SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY, "cost:1,10"), trials=2))
+    assert board.threshold is not None
+    assert board.threshold < 0.3  # a missed positive costs ten false alarms
+    assert run_search(X, y, SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), trials=2)).threshold is None

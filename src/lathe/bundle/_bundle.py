@@ -19,7 +19,7 @@ from lathe.errors import BundleError, BundleIntegrityError, BundleNotFoundError
 from lathe.explain import DEFAULT_TOP, Explainer, effects, reason_codes
 from lathe.features import FeaturePlan
 from lathe.profile import Task
-from lathe.search import Leaderboard, Model, load_model
+from lathe.search import Leaderboard, Model, decided, load_model
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -45,6 +45,13 @@ class Bundle:
     leaderboard: Leaderboard
     report_html: str = ""
     sample: pd.DataFrame | None = None
+
+    @property
+    def threshold(self) -> float | None:
+        """For binary: the probability of the positive class at which it is predicted (tuned
+        for the metric); None: the more probable class."""
+        value = self.manifest.get("threshold")
+        return None if value is None else float(value)
 
     @property
     def task(self) -> Task:
@@ -105,10 +112,13 @@ class Bundle:
         ids = [[(name, row[name]) for name in self.ids if name in row] for row in rows]
         if self.task is Task.REGRESSION:
             return [{**dict(named), "prediction": value} for named, value in zip(ids, raw, strict=True)]
-        keys, classes = self._probability_keys, self.classes
+        keys, classes, threshold = self._probability_keys, self.classes, self.threshold
         out = []
         for named, probabilities in zip(ids, raw, strict=True):
-            best = max(range(len(probabilities)), key=probabilities.__getitem__)
+            if threshold is None:
+                best = max(range(len(probabilities)), key=probabilities.__getitem__)
+            else:
+                best = int(probabilities[1] >= threshold)
             out.append({**dict(named), "prediction": classes[best], **dict(zip(keys, probabilities, strict=True))})
         return out
 
@@ -154,7 +164,7 @@ class Bundle:
             out["prediction"] = raw
             return out
         labels = np.asarray(self.classes, dtype=object)
-        out["prediction"] = labels[np.argmax(raw, axis=1)]
+        out["prediction"] = labels[decided(raw, self.threshold)]
         for i, label in enumerate(self.classes):
             out[f"probability_{label}"] = raw[:, i]
         return out

@@ -419,7 +419,12 @@ def _link(graph: _Graph, pipeline: Pipeline, margins: str) -> dict[str, str]:
         axis = graph.const([1], np.int64)
         e = op("Exp", op("Sub", margins, op("ReduceMax", margins, axis, keepdims=1)))
         probabilities = op("Div", e, op("ReduceSum", e, axis, keepdims=1), out="probabilities")
-    best = op("ArgMax", probabilities, axis=1, keepdims=0, select_last_index=0)
+    if pipeline.threshold is None:
+        best = op("ArgMax", probabilities, axis=1, keepdims=0, select_last_index=0)
+    else:  # binary: the second class where its probability reaches the threshold
+        second = op("Gather", probabilities, graph.const(1, np.int64), axis=1)
+        reaches = op("GreaterOrEqual", second, graph.const(pipeline.threshold))
+        best = op("Cast", reaches, to=TensorProto.INT64)
     labels = graph.const(_labels(pipeline.classes), None)
     return {"prediction": op("Gather", labels, best, axis=0, out="prediction"), "probabilities": probabilities}
 

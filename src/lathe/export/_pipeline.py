@@ -97,7 +97,9 @@ class Pipeline:
     ``features`` are the model's feature names in matrix order: the outputs of ``steps`` in
     order, less ``dropped``. ``link`` is "identity" (regression: the prediction is margin 0),
     "sigmoid" (binary: probability of ``classes[1]`` is 1/(1+exp(-margin 0)), of
-    ``classes[0]`` its complement) or "softmax" (multiclass, one margin per class).
+    ``classes[0]`` its complement) or "softmax" (multiclass, one margin per class). The
+    predicted class is the most probable (the earlier on a tie), or for binary with a
+    ``threshold``, ``classes[1]`` where its probability reaches the threshold.
     """
 
     task: Task
@@ -109,6 +111,7 @@ class Pipeline:
     features: tuple[str, ...]
     model: Affine | Trees
     link: str
+    threshold: float | None = None
 
     @property
     def margins(self) -> int:
@@ -141,7 +144,7 @@ def pipeline_of(bundle: Bundle) -> Pipeline:
     return Pipeline(
         task=task, classes=tuple(bundle.classes), ids=tuple(bundle.ids), inputs=plan.inputs, steps=plan.steps,
         dropped=frozenset(name for name, _ in plan.dropped), features=tuple(plan.feature_names), model=described,
-        link=link,
+        link=link, threshold=bundle.threshold,
     )  # fmt: skip
 
 

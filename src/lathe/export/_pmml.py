@@ -450,12 +450,20 @@ def _top_level(model: ET.Element, pipeline: Pipeline, target: str, transformatio
     model.insert(0, _schema([c.name for c in pipeline.inputs], target))
     output = ET.Element("Output")
     kind = ("continuous", "double") if pipeline.task is Task.REGRESSION else ("categorical", "string")
-    _element(output, "OutputField", name="prediction", optype=kind[0], dataType=kind[1], feature="predictedValue")
-    for label, name in zip(pipeline.classes, _output_names(pipeline)[1:], strict=True):
+    prediction = _element(output, "OutputField", name="prediction", optype=kind[0], dataType=kind[1])
+    prediction.set("feature", "predictedValue")
+    probabilities = _output_names(pipeline)[1:]
+    for label, name in zip(pipeline.classes, probabilities, strict=True):
         _element(
             output, "OutputField", name=name, optype="continuous", dataType="double", feature="probability",
             value=str(label),
         )  # fmt: skip
+    if pipeline.threshold is not None:  # binary: the second class where its probability reaches the threshold
+        output.remove(prediction)
+        output.append(prediction)
+        prediction.set("feature", "transformedValue")
+        first, second = (_element(None, "Constant", str(c), dataType="string") for c in pipeline.classes)
+        prediction.append(_apply("if", _apply("greaterOrEqual", probabilities[1], pipeline.threshold), second, first))
     model.insert(1, output)
     model.insert(2, transformations)
 

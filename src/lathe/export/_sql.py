@@ -524,7 +524,7 @@ def _link(
     named = [p.as_(f"p{k}", quoted=True, copy=False) for k, p in enumerate(probabilities)]
     steps.append(("lathe_probabilities", _select([*map(_column, keys), *named], _table(source))))
     p: list[exp.Expression] = [_column(f"p{k}") for k in range(len(probabilities))]
-    outputs: list[exp.Expression] = [_argmax(p, pipeline.classes).as_("prediction", quoted=True, copy=False)]
+    outputs: list[exp.Expression] = [_decided(p, pipeline).as_("prediction", quoted=True, copy=False)]
     outputs += [
         pk.copy().as_(f"probability_{label}", quoted=True, copy=False)
         for pk, label in zip(p, pipeline.classes, strict=True)
@@ -546,8 +546,13 @@ def _chain(terms: list[exp.Expression]) -> exp.Expression:
     return total
 
 
-def _argmax(probabilities: list[exp.Expression], classes: tuple[Any, ...]) -> exp.Expression:
-    """The class of the largest probability, ties to the earlier class (as numpy's argmax)."""
+def _decided(probabilities: list[exp.Expression], pipeline: Pipeline) -> exp.Expression:
+    """The predicted class: the largest probability's, ties to the earlier class (as numpy's
+    argmax), or for binary with a threshold, the second class where its probability reaches it."""
+    classes = pipeline.classes
+    if pipeline.threshold is not None:
+        reaches = exp.GTE(this=probabilities[1].copy(), expression=_number(pipeline.threshold))
+        return _case([(reaches, _label(classes[1]))], _label(classes[0]))
     whens: list[tuple[exp.Expression, exp.Expression]] = []
     for k in range(len(classes) - 1):
         later = [exp.GTE(this=probabilities[k].copy(), expression=q.copy()) for q in probabilities[k + 1 :]]

@@ -3,7 +3,7 @@
 from lathe.search._blend import BlendModel, load_model
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, use_threads
-from lathe.search._metrics import Metric, metric_for, metrics_for
+from lathe.search._metrics import Metric, decided, metric_for, metrics_for
 from lathe.search._search import SEARCH_ROWS, Layout, SearchObserver, SearchSpec, refit, run_search
 from lathe.search._tree_shap import LIGHTGBM_ZERO, leaf_scale
 
@@ -21,6 +21,7 @@ __all__ = [
     "Model",
     "SearchObserver",
     "SearchSpec",
+    "decided",
     "leaf_scale",
     "linked",
     "load_model",

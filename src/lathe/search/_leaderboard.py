@@ -48,11 +48,14 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Leaderboard:
-    """Candidates ranked best first by their cross-validated ``metric``."""
+    """Candidates ranked best first by their cross-validated ``metric``. ``threshold``: for a
+    binary metric that decides classes, the best candidate's decision threshold on the positive
+    class's probability, tuned on its out-of-fold predictions (None: the most probable class)."""
 
     metric: str
     greater_is_better: bool
     candidates: tuple[Candidate, ...]
+    threshold: float | None = None
 
     def ranked(self) -> list[Candidate]:
         """Candidates, best first."""
@@ -96,13 +99,14 @@ class Leaderboard:
             "metric": self.metric,
             "greater_is_better": self.greater_is_better,
             "candidates": [c.to_dict() for c in self.candidates],
+            "threshold": self.threshold,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Leaderboard:
         """The inverse of ``to_dict``."""
         candidates = tuple(Candidate.from_dict(c) for c in data["candidates"])
-        return cls(metric=data["metric"], greater_is_better=data["greater_is_better"], candidates=candidates)
+        return cls(data["metric"], data["greater_is_better"], candidates, data.get("threshold"))
 
 
 def _seconds(value: float | None) -> object:

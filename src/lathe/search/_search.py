@@ -3,6 +3,7 @@ and a blend of the best at the end."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from lathe.profile import Task
 from lathe.search._blend import POOL, BlendModel, calibration, select_members
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Fit, Model, linked
-from lathe.search._metrics import Metric
+from lathe.search._metrics import Metric, tuned_threshold
 
 SEARCH_ROWS = 100_000
 REFIT_MARGIN = 1.3
@@ -97,7 +98,7 @@ def run_search(
         board = board.with_candidate(blend)
         if observer:
             observer.candidate_finished(blend, board)
-    return board
+    return dataclasses.replace(board, threshold=_threshold(board, margins, data, spec))
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,15 @@ def _blend(
         fit_seconds=sum(c.fit_seconds for c in chosen.values()), elapsed_seconds=clock.elapsed(),
         fold_scores=tuple(scores), predict_seconds_per_1k=sum(c.predict_seconds_per_1k or 0.0 for c in chosen.values()),
     )  # fmt: skip
+
+
+def _threshold(board: Leaderboard, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec) -> float | None:
+    """The best candidate's decision threshold, tuned on its out-of-fold predictions."""
+    best, scored = board.best, np.concatenate([valid for _, valid in data.folds])
+    weights = dict(best.params["members"]) if best.family == BlendModel.family else {best.number: 1.0}
+    offset = float(best.params.get("offset", 0.0)) if best.family == BlendModel.family else 0.0
+    blended = np.sum([w * margins[n][scored] for n, w in weights.items()], axis=0) + offset
+    return tuned_threshold(data.y[scored], linked(spec.task, blended), spec.metric)
 
 
 def _fold_scores(

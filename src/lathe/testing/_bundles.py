@@ -16,12 +16,13 @@ CLASSES = {"binary": ["no", "yes"], "multiclass": ["a", "b", "c"], "regression":
 
 
 def small_bundle(
-    task: str = "binary", family: str = "lightgbm", table: pd.DataFrame | None = None, rounds: int = 40
-) -> Bundle:
+    task: str = "binary", family: str = "lightgbm", table: pd.DataFrame | None = None, rounds: int = 40,
+    threshold: float | None = None,
+) -> Bundle:  # fmt: skip
     """A bundle fitted on ``table`` (by default ``mixed_table(300, task)``; its ``target`` column
     the label) with the ``family``'s first portfolio configuration, keeping a sample of its rows.
     The family "blend" blends a linear model and a random forest, calibrated-looking (weights
-    0.4 and 0.7, offset 0.1)."""
+    0.4 and 0.7, offset 0.1). ``threshold``: a binary bundle's decision threshold."""
     table = mixed_table(300, task) if table is None else table
     y = table["target"].to_numpy()
     classes = sorted(pd.unique(y).tolist()) if task != "regression" else []
@@ -36,7 +37,14 @@ def small_bundle(
     else:
         model = _fitted(family, X, y, task, len(classes), rounds)
     ids = ["customer_id"] if "customer_id" in table else []
-    manifest = {"task": task, "target": "target", "classes": classes, "ids": ids, "model": {"family": family}}
+    manifest = {
+        "task": task,
+        "target": "target",
+        "classes": classes,
+        "ids": ids,
+        "model": {"family": family},
+        "threshold": threshold,
+    }
     sample = coerce_frame(table.head(SAMPLE_ROWS), plan.inputs).reset_index(drop=True)
     return Bundle(manifest, plan, model, Leaderboard("m", True, ()), sample=sample)
 
