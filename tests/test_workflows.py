@@ -58,7 +58,7 @@ def test_manifest_says_what_the_bundle_is(tmp_path: Path, parquet_file: Path) ->
     assert {c["name"] for c in manifest["inputs"]} == {"amount", "plan", "active", "signup", "note"}
     assert next(c for c in manifest["inputs"] if c["name"] == "plan")["categories"] == ["basic", "plus", "pro"]
     assert {d["column"] for d in manifest["left_out"]} == {"customer_id", "country", "unused"}
-    assert set(manifest["metrics"]["holdout"]) == {"roc_auc", "log_loss", "accuracy"}
+    assert set(manifest["metrics"]["holdout"]) == {"roc_auc", "log_loss", "accuracy", "balanced_accuracy", "f1"}
     assert manifest["data"]["fingerprint"].startswith("sha256:")
     assert {"lightgbm", "duckdb", "python"} <= set(manifest["libraries"])
     listed = set(manifest["files"])
@@ -277,3 +277,13 @@ def test_time_and_group_roles_are_checked() -> None:
         lathe.train(data.assign(customer="a"), target="target", group="customer", trials=1, verbose=False)
     with pytest.raises(ColumnNotFoundError, match="time"):
         lathe.train(data, target="target", time="createdd", trials=1, verbose=False)
+
+
+def test_a_memory_limit_samples_the_search_and_refits_on_every_row() -> None:
+    data = mixed_table(3000, "binary")
+    bundle = lathe.train(data, target="target", memory_limit=0.0005, trials=2, budget=None, verbose=False)
+    rows = bundle.manifest["data"]
+    assert 20 < rows["search_rows"] < rows["train_rows"] == 2400
+    assert f"a sample of {rows['search_rows']:,} of the 2,400" in bundle.report_html
+    with pytest.raises(InvalidParameterError, match="too few rows"):
+        lathe.train(data, target="target", memory_limit=1e-7, trials=1, verbose=False)

@@ -228,7 +228,7 @@ def _train_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train a model bundle from a table")
     _source_arguments(train, "to learn from")
     train.add_argument("--target", help="column to predict (a project file declares it)")
-    train.add_argument("--budget", type=float, default=60.0, help="search time in seconds (default 60)")
+    train.add_argument("--budget", type=float, default=60.0, help="training time in seconds, all told (default 60)")
     train.add_argument("--trials", type=int, help="stop after this many candidates (reproducible runs)")
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
     train.add_argument("--metric", help="metric to optimise (default per task)")
@@ -247,6 +247,9 @@ def _train_parser(commands: Any) -> None:
         help="keep columns that predict the target almost perfectly on their own (reported either way)",
     )  # fmt: skip
     train.add_argument("--keep-pii", action="store_true", help="use columns flagged as personal data as features")
+    train.add_argument(
+        "--memory-limit", type=float, help="GiB: search on as many rows as fit, then refit the winner on all"
+    )
     train.add_argument("--out", required=True, help="bundle folder to write")
     train.set_defaults(run=_train)
 
@@ -256,7 +259,7 @@ def _train(args: argparse.Namespace) -> None:
         args.source, args.target, table=args.table, query=args.query, budget=args.budget,
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
-        group=args.group,
+        group=args.group, memory_limit=args.memory_limit,
     )  # fmt: skip
     del bundle
 

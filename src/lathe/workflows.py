@@ -53,6 +53,9 @@ from lathe.search import (
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
+AFTER = 0.08  # share of the budget kept for what follows the search: explanations, report, saving
+MIN_SEARCH = 0.25  # the search gets at least this share of the budget, however long the reading took
+SEARCH_COPIES = 6  # feature matrices' worth of memory the search holds at once (folds, learners' data)
 MIN_CLASS_ROWS = 3
 MIN_FIT_ROWS = 2  # without a holdout: enough for two cross-validation folds
 MIN_FIT_CLASS_ROWS = 2
@@ -105,13 +108,16 @@ def train(
     keep_suspected_leaks: bool = False,
     time: str | None = None,
     group: str | None = None,
+    memory_limit: float | None = None,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
     ``source`` is a file or glob, a DataFrame, a database URI with ``table`` or ``query``, or a
     project file (``.toml``: several sources joined, and the target declared). ``budget`` is the
-    search's wall-clock limit in seconds; ``trials`` caps the number of candidates (for
-    reproducible runs). ``weight`` names a column of non-negative row weights that every fit
+    wall-clock limit in seconds for the whole training, from reading the source to the saved
+    report; ``trials`` caps the number of candidates (for reproducible runs). ``memory_limit``
+    (GiB) bounds the rows the search compares candidates on; the winner is refitted on every
+    row. ``weight`` names a column of non-negative row weights that every fit
     honours (it is not a feature). ``holdout`` is the share of rows kept back for the report's
     metrics; 0 fits on every row. Duplicate rows are dropped unless ``drop_duplicates`` is
     false. ``time`` names a column of instants (or sortable numbers): the holdout is then the
@@ -171,11 +177,17 @@ def train(
     X = plan.training_matrix(split.train, targets, seed)
     if X.shape[1] == 0:
         raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
-    spec = SearchSpec(
-        the_task, len(split.classes), the_metric, budget, trials, seed, folds=min(len(X), 5 if len(X) <= 20_000 else 3)
+    search_budget = (
+        None if budget is None else max(MIN_SEARCH * budget, budget - (monotonic() - started) - AFTER * budget)
     )
+    spec = SearchSpec(
+        the_task, len(split.classes), the_metric, search_budget, trials, seed,
+        folds=min(len(X), 5 if len(X) <= 20_000 else 3), rows=_search_rows(X, memory_limit),
+    )  # fmt: skip
+    if len(X) > spec.rows:
+        _display.status(f"comparing candidates on a sample of {spec.rows:,} of the {len(X):,} training rows")
     search_started = monotonic()
-    with _display.SearchDisplay(budget, enabled=verbose) as display:
+    with _display.SearchDisplay(search_budget, enabled=verbose) as display:
         board = run_search(X, split.y_train, spec, display, split.layout)
     _display.status(f"refitting the winner ({board.best.family}) on all {len(X):,} training rows")
     model = refit(board, X, split.y_train, spec, split.layout.weight)
@@ -299,6 +311,19 @@ def _target_of(source: str | Path | pd.DataFrame, target: str | None) -> str:
     if target is None:
         raise InvalidParameterError("name the column to predict: --target COL (target= in Python)")
     return target
+
+
+def _search_rows(X: np.ndarray, memory_limit: float | None) -> int:
+    """The rows the search compares candidates on: at most ``SEARCH_ROWS``, and with a
+    ``memory_limit`` (GiB), as many as ``SEARCH_COPIES`` feature matrices of them fit in it."""
+    if memory_limit is None:
+        return SEARCH_ROWS
+    fitting = int(memory_limit * 2**30 / (SEARCH_COPIES * X.itemsize * max(1, X.shape[1])))
+    if fitting < MIN_ROWS:
+        raise InvalidParameterError(
+            f"memory_limit {memory_limit} GiB holds too few rows of {X.shape[1]} features to search on; raise it"
+        )
+    return min(SEARCH_ROWS, fitting)
 
 
 def _check_limits(budget: float | None, trials: int | None) -> None:
@@ -447,6 +472,7 @@ def _assemble(
             "rows": profile.rows,
             "fetched_rows": fetched[1],
             "train_rows": len(split.train),
+            "search_rows": min(len(split.train), spec.rows),
             "holdout_rows": len(split.holdout),
             "unlabelled_rows": split.unlabelled,
             "duplicate_rows_dropped": split.duplicates,
@@ -557,9 +583,9 @@ def _notes(manifest: dict[str, Any]) -> list[str]:
         notes.append(f"{data['unlabelled_rows']:,} rows have no value for the target and were left out.")
     if data["duplicate_rows_dropped"]:
         notes.append(f"{data['duplicate_rows_dropped']:,} duplicate rows were dropped before training.")
-    if data["train_rows"] > SEARCH_ROWS:
+    if data["train_rows"] > data["search_rows"]:
         notes.append(
-            f"The search compared candidates on a sample of {SEARCH_ROWS:,} of the {data['train_rows']:,} "
+            f"The search compared candidates on a sample of {data['search_rows']:,} of the {data['train_rows']:,} "
             "training rows; the winner was refitted on all of them."
         )
     return notes

@@ -41,6 +41,7 @@ class SearchSpec:
     trials: int | None = None
     seed: int = 0
     folds: int = 5
+    rows: int = SEARCH_ROWS  # the rows candidates are compared on: a larger table is sampled
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,9 @@ def _refit(candidate: Candidate, X: np.ndarray, y: np.ndarray, spec: SearchSpec,
 
 
 def _sample(X: np.ndarray, y: np.ndarray, layout: Layout, spec: SearchSpec) -> tuple[np.ndarray, np.ndarray, Layout]:
-    if len(X) <= SEARCH_ROWS:
+    if len(X) <= spec.rows:
         return X, y, layout
-    picked = np.sort(np.random.default_rng(spec.seed).choice(len(X), SEARCH_ROWS, replace=False))
+    picked = np.sort(np.random.default_rng(spec.seed).choice(len(X), spec.rows, replace=False))
     return X[picked], y[picked], layout.picked(picked)
 
 
