@@ -2,8 +2,9 @@
 
 A ``Pipeline`` holds the raw inputs and their kinds, the fitted transforms that make the features
 (``FeaturePlan.steps``, with the redundant outputs dropped), the model as either an affine map
-(``Affine``) or a sum of decision trees (``Trees``), and the link from the model's margins to the
-prediction. Formats translate this description; none reads a learner's objects.
+(``Affine``) or a sum of decision trees (``Trees``: LightGBM's, or XGBoost's with its base score
+as a tree of one leaf per margin), and the link from the model's margins to the prediction.
+Formats translate this description; none reads a learner's objects.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from lathe.bundle import Bundle
 from lathe.errors import ExportError
 from lathe.features import CYCLES, DateParts, InputColumn, Transform
 from lathe.profile import Task
-from lathe.search import LIGHTGBM_ZERO
+from lathe.search import LIGHTGBM_ZERO, xgboost_trees
 
 ZERO = LIGHTGBM_ZERO  # |x| at or below it counts as zero where a split reads zero as missing
 LOWEST = {"month": 1, "day": 1}  # a cyclic part's smallest value (0 for the others)
@@ -149,8 +150,10 @@ def pipeline_of(bundle: Bundle) -> Pipeline:
         described: Affine | Trees = Affine(weights, m.intercept - weights @ m.mean)
     elif family == "lightgbm":
         described, scale = _trees(getattr(model, "booster"))  # noqa: B009
+    elif family == "xgboost":
+        described = _xgboost(getattr(model, "booster"))  # noqa: B009
     else:
-        raise ExportError(f"a {family} model cannot be exported yet; only linear and lightgbm models can")
+        raise ExportError(f"a {family} model cannot be exported yet; only linear, lightgbm and xgboost models can")
     return Pipeline(
         task=task, classes=tuple(bundle.classes), ids=tuple(bundle.ids), inputs=plan.inputs, steps=plan.steps,
         dropped=frozenset(name for name, _ in plan.dropped), features=tuple(plan.feature_names), model=described,
@@ -167,6 +170,17 @@ def _trees(booster: Any) -> tuple[Trees, float]:
     scale = next((float(p.split(":")[1]) for p in objective if p.startswith("sigmoid:")), 1.0)
     trees = tuple(_tree(info["tree_structure"], i % per_iteration) for i, info in enumerate(dump["tree_info"]))
     return Trees(trees), scale
+
+
+def _xgboost(booster: Any) -> Trees:
+    """XGBoost's trees, read from its JSON model: each split's ``float32(x) < split`` as ``x <=``
+    the largest double that XGBoost sends left, and the base score as a one-leaf tree per margin
+    (see ``lathe.search.xgboost_trees``)."""
+    try:
+        trees = xgboost_trees(booster)
+    except ValueError as exc:
+        raise ExportError(f"this XGBoost model cannot be exported: {exc}") from None
+    return Trees(tuple(_tree(root, margin) for root, margin in trees))
 
 
 def _tree(root: dict[str, Any], margin: int) -> Tree:

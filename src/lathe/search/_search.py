@@ -105,7 +105,7 @@ def _study(seed: int) -> optuna.Study:
 def _portfolio() -> list[tuple[str, dict[str, Any]]]:
     linear, lightgbm = FAMILIES["linear"].portfolio, FAMILIES["lightgbm"].portfolio
     order = [("linear", linear[0]), ("lightgbm", lightgbm[0]), ("lightgbm", lightgbm[1])]
-    return [*order, ("linear", linear[1]), ("lightgbm", lightgbm[2])]
+    return [*order, ("linear", linear[1]), ("lightgbm", lightgbm[2]), ("xgboost", FAMILIES["xgboost"].portfolio[0])]
 
 
 def _suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ def small_bundle(
     targets = encoding_targets(y, Task(task), classes)
     plan = plan_features(profile_table(read_frame(table)), table, exclude=("target",), targets=targets)
     learner = FAMILIES[family]
-    params = learner.portfolio[0] | ({"rounds": rounds} if family == "lightgbm" else {})
+    params = learner.portfolio[0] | ({"rounds": rounds} if family != "linear" else {})
     model = learner.fit(plan.training_matrix(table, targets), y, Task(task), params, n_classes=len(classes)).model
     ids = ["customer_id"] if "customer_id" in table else []
     manifest = {"task": task, "target": "target", "classes": classes, "ids": ids, "model": {"family": family}}
