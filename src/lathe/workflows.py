@@ -63,7 +63,8 @@ REPORT_ROWS = 5000
 EXPLAIN_ROWS = 2000
 DEPENDENCE_ROWS = 500
 DEPENDENCE_COLUMNS = 4
-LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "scikit-learn", "numpy", "pandas", "optuna")
+LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "xgboost-cpu", "scikit-learn", "numpy", "pandas",
+             "optuna")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def tables(draw: st.DrawFn, text: bool = True) -> tuple[str, str, pd.DataFrame]:
     levels, or of too many for one-hot), a boolean, a date and time (1940 to 2040) and maybe a free
     text, each with missing values at some share."""
     task = draw(st.sampled_from(["binary", "multiclass", "regression"]))
-    family = draw(st.sampled_from(["linear", "lightgbm"]))
+    family = draw(st.sampled_from(["linear", "lightgbm", "xgboost"]))
     many = draw(st.booleans())
     rows = draw(st.integers(200, 240) if many else st.integers(40, 120))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))

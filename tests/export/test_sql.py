@@ -27,7 +27,7 @@ from lathe.features import DateParts
 from lathe.testing import mixed_table, shops_table, small_bundle
 
 TASKS = ("binary", "multiclass", "regression")
-FAMILIES = ("linear", "lightgbm", "blend")
+FAMILIES = ("linear", "lightgbm", "xgboost", "blend")
 SPARK_CASES = (("binary", "lightgbm"), ("multiclass", "linear"), ("regression", "lightgbm"))  # one per task: slow
 _BUNDLES: dict[tuple[str, str, str, int], tuple[Bundle, Pipeline]] = {}
 

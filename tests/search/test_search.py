@@ -33,7 +33,7 @@ def test_same_seed_and_trials_give_the_same_leaderboard(task: Task) -> None:
     assert [(c.family, c.params, c.cv_score) for c in first.candidates] == [
         (c.family, c.params, c.cv_score) for c in second.candidates
     ]
-    assert {c.family for c in first.candidates} <= {"linear", "lightgbm", "blend"}
+    assert {c.family for c in first.candidates} <= {"linear", "lightgbm", "xgboost", "blend"}
 
 
 def test_best_candidate_follows_the_metric_direction() -> None:

@@ -6,6 +6,7 @@ from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, use_thr
 from lathe.search._metrics import Metric, decided, metric_for, metrics_for
 from lathe.search._search import SEARCH_ROWS, Layout, SearchObserver, SearchSpec, refit, run_search
 from lathe.search._tree_shap import LIGHTGBM_ZERO, leaf_scale
+from lathe.search._xgboost import split_below, xgboost_trees
 
 __all__ = [
     "FAMILIES",
@@ -29,5 +30,7 @@ __all__ = [
     "metrics_for",
     "refit",
     "run_search",
+    "split_below",
     "use_threads",
+    "xgboost_trees",
 ]

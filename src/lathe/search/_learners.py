@@ -3,7 +3,8 @@
 A fitted model predicts class probabilities (n x k) for classification and numbers for
 regression, from the plan's float64 feature matrix; ``fit`` honours per-row weights
 (``weight``: non-negative, one per row of ``X``). Models are saved as text (LightGBM's
-own model format) or JSON; nothing is ever pickled.
+own model format) or JSON (XGBoost's, and lathe's for linear models); nothing is ever pickled.
+XGBoost lives in ``_xgboost``.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from lathe.profile import Task
 from lathe.search._single_row import SingleRow
 from lathe.search._tree_shap import TreeShap
 
-THREADS = os.cpu_count() or 1  # LightGBM's threads per fit or predict in this process
+THREADS = os.cpu_count() or 1  # LightGBM's and XGBoost's threads per fit or predict in this process
 
 
 def use_threads(count: int) -> None:
-    """Make LightGBM use ``count`` threads in this process: one in each of several scoring processes,
-    rather than as many as there are cores in each."""
+    """Make LightGBM and XGBoost use ``count`` threads in this process: one in each of several scoring
+    processes, rather than as many as there are cores in each."""
     global THREADS
     THREADS = count
 
@@ -334,4 +335,6 @@ def _objective(task: Task, n_classes: int) -> dict[str, Any]:
     return {"objective": "regression", "metric": "l2"}
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM(), RandomForest(), ExtraTrees())}
+from lathe.search._xgboost import XGBoost  # noqa: E402  (in its own module, built on the names above)
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM(), XGBoost(), RandomForest(), ExtraTrees())}

@@ -157,17 +157,23 @@ def _folds(y: np.ndarray, spec: SearchSpec, layout: Layout) -> list[tuple[np.nda
 def _study(seed: int) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=8)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=len(PORTFOLIO), n_warmup_steps=0)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     for family, params in _portfolio():
         study.enqueue_trial({"family": family, **{f"{family}.{k}": v for k, v in params.items()}})
     return study
 
 
+PORTFOLIO = (
+    ("linear", 0), ("lightgbm", 0), ("xgboost", 0), ("lightgbm", 1), ("extra_trees", 0), ("random_forest", 0),
+    ("linear", 1), ("xgboost", 1), ("lightgbm", 2),
+)  # fmt: skip
+
+
 def _portfolio() -> list[tuple[str, dict[str, Any]]]:
-    linear, lightgbm = FAMILIES["linear"].portfolio, FAMILIES["lightgbm"].portfolio
-    order = [("linear", linear[0]), ("lightgbm", lightgbm[0]), ("lightgbm", lightgbm[1])]
-    return [*order, ("linear", linear[1]), ("lightgbm", lightgbm[2])]
+    """The strong defaults tried first, cheapest and most often best first: each (family, its
+    portfolio entry). They are never pruned."""
+    return [(family, FAMILIES[family].portfolio[i]) for family, i in PORTFOLIO]
 
 
 def _suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any]]:

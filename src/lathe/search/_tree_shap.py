@@ -1,4 +1,4 @@
-"""Exact TreeSHAP for LightGBM models, each leaf's Shapley weights worked out once in advance.
+"""Exact TreeSHAP for LightGBM (and XGBoost) models, each leaf's Shapley weights worked out once in advance.
 
 Path-dependent TreeSHAP (Lundberg et al., 2020) gives a leaf of value ``v`` whose path splits on
 the distinct features ``U`` (``d`` of them) this share of a row's prediction for feature ``i`` in U::
@@ -18,12 +18,14 @@ on the side the row does not take, and one look-up per distinct feature of each 
 compiled with numba and shared between threads by trees (one row) or by rows (many); instead of
 the recursive walk with its O(d^2) arithmetic per leaf. The base value is ``sum over leaves of v
 prod_{j in U} z_j``. A model whose tables would pass ``MAX_TABLE`` values (very deep trees) has no
-``TreeShap``; LightGBM's own is used for it.
+``TreeShap``; LightGBM's own is used for it. XGBoost's trees come in LightGBM's layout, their
+nodes' cover (sum of hessians) in place of the counts of rows, as XGBoost's own TreeSHAP weighs them.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -164,14 +166,24 @@ class TreeShap:
         dump = booster.dump_model()
         if dump.get("linear_tree"):
             return None
-        outputs, width = int(dump["num_tree_per_iteration"]), int(dump["max_feature_idx"]) + 2
-        trees = _Trees(scale=leaf_scale(dump))
+        outputs = int(dump["num_tree_per_iteration"])
+        roots = ((info["tree_structure"], i % outputs) for i, info in enumerate(dump["tree_info"]))
+        return cls.of_trees(roots, outputs, int(dump["max_feature_idx"]) + 1, leaf_scale(dump))
+
+    @classmethod
+    def of_trees(
+        cls, roots: Iterable[tuple[dict[str, Any], int]], outputs: int, features: int, scale: float = 1.0
+    ) -> TreeShap | None:
+        """The tables for a sum of trees in the layout of LightGBM's ``dump_model`` (each root with the
+        output it adds to, each leaf value counting ``scale`` times); None where they would be too
+        large or a node has no training rows."""
+        trees, width = _Trees(scale=scale), features + 1
         try:
-            for i, info in enumerate(dump["tree_info"]):
-                trees.add_tree(info["tree_structure"], i % outputs, width)
+            for root, output in roots:
+                trees.add_tree(root, output, width)
         except (ValueError, OverflowError):
             return None
-        return cls(trees, outputs, width - 1)
+        return cls(trees, outputs, features)
 
     def contributions(self, X: np.ndarray, threads: int = 1) -> np.ndarray:
         """Per row, each output's feature contributions then its base value: rows x (outputs * (features + 1)),
