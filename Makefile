@@ -21,7 +21,7 @@ $(VENV)/.test: pyproject.toml $(BIN)/uv
 
 demo: $(VENV)/.demo
 	$(BIN)/python demo/flights.py $(DEMO)
-	$(BIN)/lathe train $(DEMO)/train.toml --budget 45 --out $(DEMO)/models/late
+	$(BIN)/lathe train $(DEMO)/train.toml --budget 90 --out $(DEMO)/models/late
 	$(BIN)/lathe predict $(DEMO)/models/late $(DEMO)/score.toml --out $(DEMO)/scored.parquet
 	$(BIN)/lathe info $(DEMO)/models/late
 	@echo "report: $(DEMO)/models/late/report.html"

@@ -17,7 +17,7 @@ def demo_bundle() -> Path:
     if not (DEMO_BUNDLE / "manifest.json").is_file():
         subprocess.run([sys.executable, "demo/flights.py", str(DEMO)], check=True)
         lathe = str(Path(sys.executable).with_name("lathe"))
-        train = [lathe, "train", str(DEMO / "train.toml"), "--budget", "45", "--out", str(DEMO_BUNDLE)]
+        train = [lathe, "train", str(DEMO / "train.toml"), "--budget", "90", "--out", str(DEMO_BUNDLE)]
         subprocess.run(train, check=True)
     return DEMO_BUNDLE
 
