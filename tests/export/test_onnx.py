@@ -16,8 +16,9 @@ from lathe.errors import ExportError
 from lathe.export._onnx import NAT, WHITESPACE, build, feed, score
 from lathe.export._pipeline import Affine, Pipeline, Tree, Trees, pipeline_of
 from lathe.export._verify import check_rows, compare
+from lathe.features import TextStats
 from lathe.profile import Task
-from lathe.testing import mixed_table, shops_table, small_bundle
+from lathe.testing import mixed_table, reviews_table, shops_table, small_bundle
 
 TASKS = ("binary", "multiclass", "regression")
 FAMILIES = ("linear", "lightgbm", "xgboost", "random_forest", "blend")
@@ -73,6 +74,18 @@ def test_a_model_using_text_length_is_refused() -> None:
     pipeline = pipeline_of(small_bundle("binary", "linear"))
     with pytest.raises(ExportError, match=r"text_stats step of column 'note'.*ONNX lacks"):
         build(pipeline)
+
+
+def test_a_text_vector_is_refused() -> None:
+    """Even where the text's length is not used, its terms cannot be split out in standard ONNX."""
+    pipeline = pipeline_of(small_bundle("binary", "lightgbm", table=reviews_table(400)))
+    stats = {name for step in pipeline.steps if isinstance(step, TextStats) for name in step.outputs}
+    vector = dataclasses.replace(
+        pipeline, steps=tuple(s for s in pipeline.steps if not isinstance(s, TextStats)),
+        features=tuple(f for f in pipeline.features if f not in stats),
+    )  # fmt: skip
+    with pytest.raises(ExportError, match=r"text_vector step of column 'review' cannot be exported to ONNX"):
+        build(vector)
 
 
 def test_the_model_says_what_it_reads_and_gives() -> None:
@@ -151,7 +164,8 @@ def test_trees_split_and_sum_in_double_precision() -> None:
 
 def _fixed_length_notes(rows: int, length: int = 24) -> list[str]:
     """Texts of one length (so that the length feature is dropped as constant) but 3 to 6 words,
-    separated by tabs, newlines and Unicode spaces."""
+    separated by tabs, newlines and Unicode spaces; the words of letters outside ASCII, which hold
+    no terms (so that no text vector, which ONNX cannot express, is fitted)."""
     rng = np.random.default_rng(1)
     notes = []
     for _ in range(rows):
@@ -159,7 +173,7 @@ def _fixed_length_notes(rows: int, length: int = 24) -> list[str]:
         separators = [SEPARATORS[i] for i in rng.integers(0, len(SEPARATORS), k - 1)]
         letters = length - sum(map(len, separators))
         sizes = np.diff([0, *np.sort(rng.choice(np.arange(1, letters), k - 1, replace=False)), letters])
-        words = ["".join(rng.choice(list("abcé"), s)) for s in sizes]
+        words = ["".join(rng.choice(list("àçéü"), s)) for s in sizes]
         notes.append("".join(w + s for w, s in zip(words, [*separators, ""], strict=True)))
     return notes
 

@@ -18,10 +18,11 @@ from lathe.errors import ExportError
 from lathe.export._pipeline import Affine, Pipeline, Trees, pipeline_of
 from lathe.export._pmml import NAMESPACE, build, score
 from lathe.export._verify import check_rows, compare
-from lathe.features import DateParts, InputColumn, OneHot, Transform, coerce_frame, plan_features
+from lathe.features import DateParts, InputColumn, OneHot, TextVector, Transform, coerce_frame, plan_features
 from lathe.profile import Task, profile_table
 from lathe.search import FAMILIES, Leaderboard
-from lathe.testing import mixed_table, shops_table, small_bundle
+from lathe.testing import mixed_table, reviews_table, shops_table, small_bundle
+from tests.export._probe import feature_probe
 
 PMML = f"{{{NAMESPACE}}}"
 # Around the epoch, century and leap days, and the ends of what datetime64[ns] holds.
@@ -59,6 +60,28 @@ def test_a_category_of_many_levels_is_looked_up(task: str, fold: bool) -> None:
     bundle = small_bundle(task, "lightgbm", table=table)
     assert any(step.kind == "encode" and step.fold_case == fold for step in bundle.plan.steps)  # type: ignore[attr-defined]
     _checked(bundle)
+
+
+@pytest.mark.parametrize(
+    ("task", "family"), [("binary", "lightgbm"), ("multiclass", "linear"), ("regression", "lightgbm")]
+)
+def test_a_text_vector_is_reproduced(task: str, family: str) -> None:
+    bundle = small_bundle(task, family, table=reviews_table(400, task))
+    assert any(isinstance(step, TextVector) for step in bundle.plan.steps)
+    _checked(bundle)
+
+
+def test_a_text_vector_comes_out_to_the_last_bit() -> None:
+    """Each text feature as JPMML computes it equals lathe's, bit for bit (sums in the same order)."""
+    bundle = small_bundle("binary", "linear", table=reviews_table(400))
+    pipeline = pipeline_of(bundle)
+    rows = check_rows(pipeline, bundle.sample)
+    (vector,) = [step for step in pipeline.steps if isinstance(step, TextVector)]
+    native = bundle.plan.transform(rows)
+    for name in (vector.outputs[0], vector.outputs[-1]):
+        probe = feature_probe(pipeline, name)
+        scored = score(build(probe), rows, probe)["prediction"].to_numpy()
+        np.testing.assert_array_equal(scored, native[:, pipeline.features.index(name)])
 
 
 def test_the_document_is_pmml_4_4() -> None:

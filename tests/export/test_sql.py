@@ -23,8 +23,9 @@ from lathe.errors import ExportError, InvalidParameterError, MissingDependencyEr
 from lathe.export._pipeline import Pipeline, pipeline_of
 from lathe.export._sql import DIALECTS, build, score, score_in_database
 from lathe.export._verify import check_rows, compare
-from lathe.features import DateParts
-from lathe.testing import mixed_table, shops_table, small_bundle
+from lathe.features import DateParts, TextVector
+from lathe.testing import mixed_table, reviews_table, shops_table, small_bundle
+from tests.export._probe import feature_probe
 
 TASKS = ("binary", "multiclass", "regression")
 FAMILIES = ("linear", "lightgbm", "xgboost", "blend")
@@ -50,7 +51,18 @@ def _shops(task: str) -> pd.DataFrame:
     return shops_table(300, task)
 
 
-TABLES = {"mixed": _mixed, "dates": _dates, "shops": _shops}
+def _reviews(task: str) -> pd.DataFrame:
+    return reviews_table(400, task)
+
+
+def _two_texts(task: str) -> pd.DataFrame:
+    """Reviews with a title too: two text vectors."""
+    frame = reviews_table(400, task)
+    frame["title"] = frame["review"].shift(1)
+    return frame
+
+
+TABLES = {"mixed": _mixed, "dates": _dates, "shops": _shops, "reviews": _reviews, "two_texts": _two_texts}
 
 
 def _bundle(
@@ -137,6 +149,49 @@ def test_seven_hundred_trees_are_added_in_two_steps(engine: tuple[str, str | Non
     _, pipeline = _bundle("binary", "lightgbm", text=dialect != "sqlite", rounds=700)
     assert "lathe_sums1" in build(pipeline, dialect)  # 700 trees: 28 sums of 25, then those 28 in two
     _checked(dialect, uri, "binary", "lightgbm", rounds=700)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb"], indirect=True)
+@pytest.mark.parametrize(
+    ("task", "family"), [("binary", "lightgbm"), ("multiclass", "linear"), ("regression", "lightgbm")]
+)
+def test_a_text_vector_is_reproduced(engine: tuple[str, str | None], task: str, family: str) -> None:
+    assert any(isinstance(step, TextVector) for step in _bundle(task, family, "reviews")[1].steps)
+    _checked(*engine, task, family, table="reviews")
+
+
+@pytest.mark.parametrize("engine", ["postgres", "duckdb"], indirect=True)
+def test_two_text_vectors_take_a_step_each(engine: tuple[str, str | None]) -> None:
+    dialect, _ = engine
+    _, pipeline = _bundle("regression", "lightgbm", "two_texts")
+    assert [s.column for s in pipeline.steps if isinstance(s, TextVector)] == ["review", "title"]
+    assert "lathe_blocks1" in build(pipeline, dialect)
+    _checked(*engine, "regression", "lightgbm", table="two_texts")
+
+
+@pytest.mark.usefixtures("spark")
+def test_spark_reproduces_a_text_vector() -> None:
+    _checked("spark", None, "binary", "lightgbm", table="reviews")
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb"], indirect=True)
+def test_a_text_vector_comes_out_to_the_last_bit(engine: tuple[str, str | None]) -> None:
+    """Each text feature as the database computes it equals lathe's, bit for bit."""
+    dialect, uri = engine
+    bundle, pipeline = _bundle("binary", "linear", "reviews")
+    rows = check_rows(pipeline, bundle.sample)
+    (vector,) = [step for step in pipeline.steps if isinstance(step, TextVector)]
+    native = bundle.plan.transform(rows)
+    for name in vector.outputs:
+        probe = feature_probe(pipeline, name)
+        scored = score(build(probe, dialect), rows, probe, dialect, uri)["prediction"].to_numpy()
+        np.testing.assert_array_equal(scored, native[:, pipeline.features.index(name)])
+
+
+def test_sqlite_refuses_a_text_vector() -> None:
+    _, pipeline = _bundle("binary", "lightgbm", "reviews")
+    with pytest.raises(ExportError, match=r"text_vector transform of column 'review'.*sqlite"):
+        build(pipeline, "sqlite")
 
 
 def test_sqlite_refuses_word_counts() -> None:

@@ -24,6 +24,11 @@ trees are one ``TreeEnsemble`` node, split rule ``x <= threshold``. Two document
   ``com.microsoft.Tokenizer`` can split a string into characters), so a model that uses it cannot
   be exported; its word count can (``StringSplit`` on each white-space character). StringSplit pads
   its output to the longest row, so its memory grows as rows times the most words in any row.
+- a text vector (``TextVector``) cannot be exported either: its terms are the runs of ASCII letters
+  and digits, and no standard operator splits a text at every other character (StringSplit splits
+  at one given separator; RegexFullMatch tests a whole string). Its lower-casing could be done:
+  ``StringNormalizer`` with the locale "C" lowers exactly A-Z (on Linux; "en_US" fails where no
+  such locale is installed).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from lathe.errors import ExportError
 from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, Trees, waves
-from lathe.features import DateParts, Encode, Impute, OneHot, TextStats, Transform
+from lathe.features import DateParts, Encode, Impute, OneHot, TextStats, TextVector, Transform
 
 OPSET = 21  # StringSplit and RegexFullMatch: 20
 ML_OPSET = 5  # TreeEnsemble, double throughout
@@ -108,8 +113,8 @@ def build(pipeline: Pipeline) -> bytes:
     """The serialized ONNX ``ModelProto`` of ``pipeline``, from its raw input columns to its
     ``prediction`` (and ``probabilities`` for classification); see the module's docstring.
 
-    Raises ``ExportError`` for a step ONNX cannot express (a text's length in characters) and for an
-    input column named like an output.
+    Raises ``ExportError`` for a step ONNX cannot express (a text's length in characters, a text
+    vector) and for an input column named like an output.
     """
     clash = [c.name for c in pipeline.inputs if c.name in OUTPUTS]
     if clash:
@@ -172,6 +177,14 @@ def _translate(graph: _Graph, step: Transform, kind: str, features: Sequence[str
         return _date_parts(graph, step, x)
     if isinstance(step, TextStats):
         return _text_stats(graph, step, x, features)
+    if isinstance(step, TextVector):
+        raise ExportError(
+            f"the text_vector step of column {step.column!r} cannot be exported to ONNX: its terms are runs of ASCII "
+            "letters and digits, and standard ONNX cannot split a text at every other character (StringSplit splits "
+            "at one given separator, RegexFullMatch only tests a whole string; only onnxruntime's non-standard "
+            "com.microsoft.Tokenizer extracts matches). Export to PMML or SQL, or retrain without that column "
+            "(drop it from the table) to export to ONNX"
+        )
     raise ExportError(f"a {step.kind} step (column {step.column!r}, {kind}) cannot be exported to ONNX yet")
 
 

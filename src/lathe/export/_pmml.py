@@ -9,9 +9,12 @@ The document, written with ElementTree:
 - The model's ``LocalTransformations``: one ``DerivedField`` per feature (named as the feature,
   unless the name is taken, e.g. by the input an imputed number comes from), in PMML 4.4 built-in
   functions only: ``isMissing``, ``if``, ``equal``, ``lowercase``, ``replace`` and ``stringLength``,
-  arithmetic and ``floor``, ``sin`` and ``cos``, ``dateDaysSinceYear`` and
+  arithmetic, ``sqrt`` and ``floor``, ``sin`` and ``cos``, ``dateDaysSinceYear`` and
   ``dateSecondsSinceMidnight``; year, month and day come from the days since 1970 by Howard
-  Hinnant's ``civil_from_days`` in floor arithmetic, a few helper fields holding its steps.
+  Hinnant's ``civil_from_days`` in floor arithmetic, a few helper fields holding its steps. A text
+  vector's term counts are ``TextIndex`` elements (the text split on ``[^A-Za-z0-9]+``, terms
+  compared case-insensitively, every hit counted), its sums fields added in lathe's order, so
+  that they come out to the last bit.
 - The model. ``Affine``: a ``RegressionModel``. ``Trees``: a ``MiningModel`` chaining
   (``modelChain``) one sum of ``TreeModel`` segments per margin, each published as an output
   field, and a ``RegressionModel`` for the link, as JPMML-LightGBM lays it out; a blend's linear
@@ -49,7 +52,7 @@ import importlib.metadata
 import math
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,7 +60,7 @@ import pandas as pd
 
 from lathe.errors import ExportError, MissingDependencyError
 from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, Trees, waves
-from lathe.features import DateParts, Encode, Impute, InputColumn, OneHot, TextStats, Transform
+from lathe.features import DateParts, Encode, Impute, InputColumn, OneHot, TextStats, TextVector, Transform
 from lathe.profile import Task
 
 NAMESPACE = "http://www.dmg.org/PMML-4_4"
@@ -192,6 +195,8 @@ def _derive(step: Transform, fields: _Fields, keep: set[str]) -> dict[str, str]:
     """Derive the outputs of ``step`` that are in ``keep`` (and what they need); name each's field."""
     if isinstance(step, DateParts):
         return _date_parts(step, fields, keep)
+    if isinstance(step, TextVector):
+        return _text_vector(step, fields, keep)
     if isinstance(step, Impute):
         made = _impute(step)
     elif isinstance(step, OneHot):
@@ -290,6 +295,48 @@ def _text_stats(step: TextStats) -> dict[str, ET.Element]:
         f"{column}__length": _unless_missing(column, 0.0, length),
         f"{column}__words": _unless_missing(column, 0.0, _apply("stringLength", words)),
     }
+
+
+def _text_vector(step: TextVector, fields: _Fields, keep: set[str]) -> dict[str, str]:
+    """Each term's count by a ``TextIndex`` (the text split on ``TextVector.separators``, terms
+    compared case-insensitively: they are ASCII letters and digits) times its weight; then the
+    partial sums, their totals and the projection, added in ``TextVector``'s order."""
+    column, width = step.column, len(step.outputs)
+    weighted = [
+        fields.derive(f"{column}__tfidf_{j + 1}", _unless_missing(column, 0.0, _apply("*", _text_index(column, t), w)))
+        for j, (t, w) in enumerate(zip(step.terms, step.idf, strict=True))
+    ]
+    partials: list[list[Argument]] = [[] for _ in range(width + 1)]  # per output, then the squares
+    for b, block in enumerate(step.blocks):
+        for c in range(width):
+            products = [_apply("*", weighted[j], step.projection[j][c]) for j in block]
+            partials[c].append(fields.derive(f"{column}__text_{c + 1}_part_{b + 1}", _added(products)))
+        squared = [_apply("*", weighted[j], weighted[j]) for j in block]
+        partials[width].append(fields.derive(f"{column}__text_squares_part_{b + 1}", _added(squared)))
+    squares = fields.derive(f"{column}__text_squares", _added(partials[width]))
+    scaled = [_apply("/", _added(parts), _apply("sqrt", squares)) for parts in partials[:width]]
+    made = {name: _apply("if", _apply("greaterThan", squares, 0.0), value, 0.0)
+            for name, value in zip(step.outputs, scaled, strict=True)}  # fmt: skip
+    return _derived(fields, keep, made)
+
+
+def _text_index(column: str, term: str) -> ET.Element:
+    """How often ``term`` occurs in the text ``column`` as a whole word."""
+    index = _element(
+        None, "TextIndex", textField=column, localTermWeights="termFrequency", isCaseSensitive="false",
+        maxLevenshteinDistance="0", countHits="allHits", wordSeparatorCharacterRE=TextVector.separators,
+        tokenize="true",
+    )  # fmt: skip
+    index.append(_text(term))
+    return index
+
+
+def _added(terms: Sequence[Argument]) -> ET.Element:
+    """``terms`` added left to right."""
+    total = _expression(terms[0])
+    for term in terms[1:]:
+        total = _apply("+", total, term)
+    return total
 
 
 @functools.cache

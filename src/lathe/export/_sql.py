@@ -25,18 +25,26 @@ nested parentheses cost Spark's parser minutes), and each tree is one CASE that 
 nested no deeper than log2 of its leaves (SQLite's parser stack holds 100 entries). In
 PostgreSQL, run it with ``SET jit = off``: compiling it takes far longer than running it.
 
-What SQL cannot express: ``TextStats`` in SQLite, which has no regular expressions. What it
-expresses within the engine's own rules, which match lathe's for ordinary data: trimming is of
-spaces (``TRIM``), case folding is ``LOWER`` (as ``str.casefold`` for all but a few letters such
-as "ß"), ``\\S`` is the engine's regex class (ASCII white space in most), SQLite keeps
-milliseconds of a timestamp, and a timestamp with a time zone is read in the session's zone
-(``score`` and ``lathe.backends.create_scored`` set it to UTC).
+A text vector (``TextVector``) takes steps of its own between the inputs and the features (see
+``_text_steps``): its terms by ``REGEXP_REPLACE``, each term's count by ``REPLACE`` and the
+lengths of texts, and its sums in lathe's order, so that its features equal lathe's to the last
+bit; each term costs a pass over the text.
+
+What SQL cannot express: ``TextStats`` and ``TextVector`` in SQLite, which has no regular
+expressions. What it expresses within the engine's own rules, which match lathe's for ordinary
+data: trimming is of spaces (``TRIM``), case folding is ``LOWER`` (as ``str.casefold`` for all
+but a few letters such as "ß"; a text vector's terms are lower-cased by ``TRANSLATE``, in MySQL
+by ``LOWER``, which a Turkish collation turns I into a dotless i with), ``\\S`` is the engine's
+regex class (ASCII white space in most), SQLite keeps milliseconds of a timestamp, and a
+timestamp with a time zone is read in the session's zone (``score`` and
+``lathe.backends.create_scored`` set it to UTC).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import string
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,7 +57,7 @@ from sqlglot import exp
 from lathe.backends import BATCH_ROWS, create_scored, run_select
 from lathe.errors import ExportError, InvalidParameterError
 from lathe.export._pipeline import ZERO, Affine, Pipeline, Tree, waves
-from lathe.features import MISSING_TOKENS, DateParts, Encode, Impute, OneHot, TextStats, Transform
+from lathe.features import MISSING_TOKENS, DateParts, Encode, Impute, OneHot, TextStats, TextVector, Transform
 from lathe.features._inputs import _FALSE, _TRUE
 
 DIALECTS = ("postgres", "mysql", "sqlite", "duckdb", "spark")
@@ -144,6 +152,16 @@ def _limit(select: exp.Select) -> exp.Select:
     return select.limit(_UNSIGNED_MAX, copy=False)
 
 
+def _translated(text: exp.Expression) -> exp.Expression:
+    """A-Z to a-z by TRANSLATE: the same in every locale and collation."""
+    return _call("TRANSLATE", text, _string(string.ascii_uppercase), _string(string.ascii_lowercase))
+
+
+def _lower(text: exp.Expression) -> exp.Expression:
+    """LOWER, where there is no TRANSLATE: A-Z to a-z but in a Turkish collation (I to a dotless i)."""
+    return exp.Lower(this=text)
+
+
 @dataclass(frozen=True)
 class _Dialect:
     """How one engine says what the statement needs."""
@@ -155,6 +173,7 @@ class _Dialect:
     micros: Builder  # whole microseconds since 1970-01-01 of a timestamp
     length: str  # the length of a text in characters
     regexp: bool  # whether REGEXP_REPLACE exists
+    ascii_lower: Builder  # A-Z lower-cased in a text of ASCII letters, digits and spaces
     literal: Builder  # a number literal made a double where the engine would read a decimal
     exact: Builder  # a text compared case- and accent-sensitively
     greatest: str
@@ -162,6 +181,12 @@ class _Dialect:
     # keeps a step from being merged into the next, where each reference to a merged column
     # would compute its whole expression again
     fence: Callable[[exp.Select], exp.Select]
+    case_sensitive: str = ""  # what makes a regular expression case-sensitive where a collation may not
+
+    @property
+    def separators(self) -> str:
+        """The regular expression of what lies between the terms of a text (``TextVector``)."""
+        return self.case_sensitive + TextVector.separators
 
 
 def _parts(weekday: Builder) -> dict[str, Builder]:
@@ -177,33 +202,34 @@ _DIALECTS = {
         text="TEXT", double="DOUBLE PRECISION", timestamp=_cast("TIMESTAMP", "postgres"),
         parts=_parts(_minus_one(_extract("ISODOW"))),
         micros=lambda ts: exp.Mul(this=_extract("EPOCH")(ts), expression=_number(1_000_000)),
-        length="CHAR_LENGTH", regexp=True, literal=_cast("DOUBLE PRECISION", "postgres"), exact=_same,
-        greatest="GREATEST", least="LEAST", fence=_offset,
+        length="CHAR_LENGTH", regexp=True, ascii_lower=_translated, literal=_cast("DOUBLE PRECISION", "postgres"),
+        exact=_same, greatest="GREATEST", least="LEAST", fence=_offset,
     ),
     "mysql": _Dialect(
         text="CHAR", double="DOUBLE", timestamp=_cast("DATETIME(6)", "mysql"),
         parts=_parts(lambda ts: _call("WEEKDAY", ts)),
         micros=lambda ts: _call("TIMESTAMPDIFF", exp.var("MICROSECOND"), _string("1970-01-01 00:00:00"), ts),
-        length="CHAR_LENGTH", regexp=True, literal=_same, exact=_binary, greatest="GREATEST", least="LEAST",
-        fence=_limit,
+        length="CHAR_LENGTH", regexp=True, ascii_lower=_lower, literal=_same, exact=_binary,
+        greatest="GREATEST", least="LEAST", fence=_limit, case_sensitive="(?-i)",
     ),
     "sqlite": _Dialect(
         text="TEXT", double="REAL", timestamp=_trimmed_text,
         parts={"year": _strftime("%Y"), "month": _strftime("%m"), "day": _strftime("%d"),
                "weekday": _shifted(_strftime("%w"), 6), "hour": _strftime("%H"), "minute": _strftime("%M")},
-        micros=_sqlite_micros, length="LENGTH", regexp=False, literal=_same, exact=_same, greatest="MAX", least="MIN",
-        fence=_sqlite_offset,
+        micros=_sqlite_micros, length="LENGTH", regexp=False, ascii_lower=_lower, literal=_same, exact=_same,
+        greatest="MAX", least="MIN", fence=_sqlite_offset,
     ),
     "duckdb": _Dialect(
         text="TEXT", double="DOUBLE", timestamp=_cast("TIMESTAMP", "duckdb"),
         parts=_parts(_minus_one(lambda ts: _call("ISODOW", ts))), micros=lambda ts: _call("EPOCH_US", ts),
-        length="LENGTH", regexp=True, literal=_same, exact=_same, greatest="GREATEST", least="LEAST", fence=_offset,
+        length="LENGTH", regexp=True, ascii_lower=_translated, literal=_same, exact=_same, greatest="GREATEST",
+        least="LEAST", fence=_offset,
     ),
     "spark": _Dialect(
         text="STRING", double="DOUBLE", timestamp=_cast("TIMESTAMP", "spark"),
         parts=_parts(_shifted(lambda ts: _call("DAYOFWEEK", ts), 5)), micros=lambda ts: _call("UNIX_MICROS", ts),
-        length="CHAR_LENGTH", regexp=True, literal=_same, exact=_same, greatest="GREATEST", least="LEAST",
-        fence=_same_select,
+        length="CHAR_LENGTH", regexp=True, ascii_lower=_translated, literal=_same, exact=_same, greatest="GREATEST",
+        least="LEAST", fence=_same_select,
     ),
 }  # fmt: skip
 
@@ -234,14 +260,14 @@ def _statement(pipeline: Pipeline, d: _Dialect, table: str, ids: Sequence[str]) 
     keys = [f"i{k}" for k in range(len(ids))]
     passed = [_column(i).as_(k, quoted=True, copy=False) for i, k in zip(ids, keys, strict=True)]
     inputs = [_coerced(c.name, c.kind, d).as_(f"c{k}", quoted=True, copy=False) for k, c in enumerate(pipeline.inputs)]
-    made = _features(pipeline, {c.name: _column(f"c{k}") for k, c in enumerate(pipeline.inputs)}, d)
+    columns = {c.name: f"c{k}" for k, c in enumerate(pipeline.inputs)}
+    steps = [("lathe_inputs", _select([*passed, *inputs], _table(table)))]
+    _text_steps(pipeline, d, keys, columns, steps)
+    made = _features(pipeline, {name: _column(c) for name, c in columns.items()}, d)
     features = [
         _double(made[name], d).as_(f"f{k}", quoted=True, copy=False) for k, name in enumerate(pipeline.features)
     ]
-    steps = [
-        ("lathe_inputs", _select([*passed, *inputs], _table(table))),
-        ("lathe_features", _select([*map(_column, keys), *features], _table("lathe_inputs"))),
-    ]
+    steps.append(("lathe_features", _select([*map(_column, keys), *features], _table(steps[-1][0]))))
     terms = _sums(_terms(pipeline, d), keys, steps)
     margins = [
         _double(_chain(t) if t else _number(0.0), d).as_(f"m{k}", quoted=True, copy=False) for k, t in enumerate(terms)
@@ -386,8 +412,91 @@ def _text_stats(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expre
     return [_call(d.length, text), exp.Sub(this=words[0], expression=words[1])]
 
 
+def _text_steps(
+    pipeline: Pipeline, d: _Dialect, keys: list[str], columns: dict[str, str], steps: list[tuple[str, exp.Select]]
+) -> None:
+    """Append the steps the text vectors need before the features, each passing the ids, the
+    inputs and what the later steps read on: ``lathe_words``, each text as its terms lower-cased,
+    two spaces apart and one at each end; ``lathe_lengths``, their lengths; then per text vector
+    ``lathe_terms<v>``, each term's count (the occurrences of " term ", which do not overlap)
+    times its weight, and ``lathe_blocks<v>``, the partial sums of ``TextVector``, which
+    ``_text_vector`` adds up. A step holds the terms of one text vector only: PostgreSQL allows
+    1,664 columns in one."""
+    vectors = [step for step in pipeline.steps if isinstance(step, TextVector)]
+    if not vectors:
+        return
+    if not d.regexp:
+        raise ExportError(
+            f"the text_vector transform of column {vectors[0].column!r} splits a text into terms with a regular "
+            "expression, which the sqlite dialect lacks; export for another dialect, or train without that text column"
+        )
+    passed = [*keys, *columns.values()]
+    words = []
+    for step in vectors:
+        text = exp.Coalesce(this=_column(columns[step.column]), expressions=[_string("")])
+        spaced = exp.RegexpReplace(this=text, expression=_string(d.separators), replacement=_string("  "))
+        padded = exp.Concat(expressions=[_string(" "), spaced, _string(" ")], safe=True, coalesce=False)
+        words.append(d.ascii_lower(padded).as_(f"{columns[step.column]}_w", quoted=True, copy=False))
+    steps.append(("lathe_words", _select([*map(_column, passed), *words], _table(steps[-1][0]))))
+    passed += [word.alias for word in words]
+    lengths = [_call(d.length, _column(word.alias)).as_(f"{word.alias}n", quoted=True, copy=False) for word in words]
+    steps.append(("lathe_lengths", _select([*map(_column, passed), *lengths], _table(steps[-1][0]))))
+    passed += [length.alias for length in lengths]
+    for v, step in enumerate(vectors):
+        key = columns[step.column]
+        weighted = [
+            _weighted(key, term, weight, d).as_(f"{key}_x{j}", quoted=True, copy=False)
+            for j, (term, weight) in enumerate(zip(step.terms, step.idf, strict=True))
+        ]
+        steps.append((f"lathe_terms{v}", _select([*map(_column, passed), *weighted], _table(steps[-1][0]))))
+        partials = _partials(step, key)
+        steps.append((f"lathe_blocks{v}", _select([*map(_column, passed), *partials], _table(steps[-1][0]))))
+        passed += [partial.alias for partial in partials]
+
+
+def _weighted(key: str, term: str, weight: float, d: _Dialect) -> exp.Expression:
+    """The count of ``term`` in the words of input ``key`` (``<key>_w``, of length ``<key>_wn``;
+    see ``_text_steps``) times ``weight``."""
+    removed = _call("REPLACE", _column(f"{key}_w"), _string(f" {term} "), _string(""))
+    shorter = exp.Paren(this=exp.Sub(this=_column(f"{key}_wn"), expression=_call(d.length, removed)))
+    count = _double(exp.Div(this=shorter, expression=_number(len(term) + 2)), d)
+    return exp.Mul(this=count, expression=_number(weight))
+
+
+def _partials(step: TextVector, key: str) -> list[exp.Expression]:
+    """Per block of terms, the partial sum of each output (``<key>_b<block>_<output>``) and of the
+    squares (``<key>_b<block>_n``)."""
+    out: list[exp.Expression] = []
+    for b, block in enumerate(step.blocks):
+        for c in range(len(step.outputs)):
+            products: list[exp.Expression] = [
+                exp.Mul(this=_column(f"{key}_x{j}"), expression=_number(step.projection[j][c])) for j in block
+            ]
+            out.append(_chain(products).as_(f"{key}_b{b}_{c}", quoted=True, copy=False))
+        squares: list[exp.Expression] = [
+            exp.Mul(this=_column(f"{key}_x{j}"), expression=_column(f"{key}_x{j}")) for j in block
+        ]
+        out.append(_chain(squares).as_(f"{key}_b{b}_n", quoted=True, copy=False))
+    return out
+
+
+def _text_vector(step: Any, value: exp.Expression, d: _Dialect) -> list[exp.Expression]:
+    """Each output from the partial sums of ``lathe_blocks``: their total over the square root of
+    the total of squares, or 0 where no term occurs."""
+    del d
+    key, blocks = value.name, range(len(step.blocks))
+    squares = _chain([_column(f"{key}_b{b}_n") for b in blocks])
+    out: list[exp.Expression] = []
+    for c in range(len(step.outputs)):
+        total = exp.Paren(this=_chain([_column(f"{key}_b{b}_{c}") for b in blocks]))
+        scaled = exp.Div(this=total, expression=exp.Sqrt(this=squares.copy()))
+        out.append(_case([(exp.GT(this=squares.copy(), expression=_number(0.0)), scaled)], _number(0.0)))
+    return out
+
+
 _STEPS: dict[type[Transform], Callable[[Any, exp.Expression, _Dialect], list[exp.Expression]]] = {
     Impute: _impute, OneHot: _one_hot, Encode: _encode, DateParts: _date_parts, TextStats: _text_stats,
+    TextVector: _text_vector,
 }  # fmt: skip
 
 

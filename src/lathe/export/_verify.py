@@ -11,7 +11,7 @@ import pandas as pd
 from lathe.bundle import Bundle
 from lathe.errors import ExportError
 from lathe.export._pipeline import Pipeline
-from lathe.features import OneHot
+from lathe.features import OneHot, TextVector
 
 TOLERANCE = 1e-6  # probabilities: absolute; regression: relative to max(|value|, 1)
 UNSEEN = "lathe-unseen-level"
@@ -20,8 +20,9 @@ EDGE_ROWS = 20  # rows copied per edge case: one input missing, a level never se
 
 def check_rows(pipeline: Pipeline, sample: pd.DataFrame) -> pd.DataFrame:
     """The bundle's sample plus edge cases built from its first rows: each input missing in
-    turn, and each category given a level never seen in training (and, where levels are
-    compared case-folded, a known level in upper case)."""
+    turn, each category given a level never seen in training (and, where levels are compared
+    case-folded, a known level in upper case), and each text of a text vector given its terms
+    in other cases, between punctuation and letters outside ASCII, and words it never saw."""
     head = sample.head(EDGE_ROWS)
     edges = []
     for column in pipeline.inputs:
@@ -37,6 +38,8 @@ def check_rows(pipeline: Pipeline, sample: pd.DataFrame) -> pd.DataFrame:
                 shouting = head.copy()
                 shouting[step.column] = step.levels[0].upper()
                 edges.append(shouting)
+        if isinstance(step, TextVector):
+            edges.append(_texts(head, step))
     rows = pd.concat([sample, *edges], ignore_index=True)
     for column in pipeline.inputs:  # concat may loosen a kind: put each back
         if column.kind == "datetime":
@@ -46,6 +49,16 @@ def check_rows(pipeline: Pipeline, sample: pd.DataFrame) -> pd.DataFrame:
         else:
             rows[column.name] = rows[column.name].astype(object).where(rows[column.name].notna(), None)
     return rows
+
+
+def _texts(head: pd.DataFrame, step: TextVector) -> pd.DataFrame:
+    """``head`` with texts made of ``step``'s terms, written as a scorer may meet them."""
+    terms = step.terms
+    texts = []
+    for r in range(len(head)):
+        a, b, c = (terms[(r + k) % len(terms)] for k in range(3))
+        texts.append(f"{a.upper()}, {b}!{a.title()}\u2014{c} caf\u00e9 \u212a{b} {UNSEEN} {a}-{a}{c} {c}{r}")
+    return head.assign(**{step.column: texts})
 
 
 def compare(bundle: Bundle, rows: pd.DataFrame, scored: pd.DataFrame, engine: str) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from lathe.features._transforms import (
     Impute,
     OneHot,
     TextStats,
+    TextVector,
     Transform,
+    terms_of,
     transform_from_dict,
 )
 
@@ -25,11 +27,13 @@ __all__ = [
     "Leak",
     "OneHot",
     "TextStats",
+    "TextVector",
     "Transform",
     "coerce_frame",
     "encoding_targets",
     "find_leaks",
     "plan_features",
+    "terms_of",
     "transform_from_dict",
     "usable_inputs",
 ]

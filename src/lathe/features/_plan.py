@@ -20,6 +20,7 @@ from lathe.features._transforms import (
     Impute,
     OneHot,
     TextStats,
+    TextVector,
     Transform,
     level_counts,
     level_floor,
@@ -190,7 +191,7 @@ def plan_features(
     used = [c for c in profile.columns if c.name in reasons and reasons[c.name] is None]
     inputs = tuple(InputColumn(c.name, _input_kind(c.storage, c.semantic_type)) for c in used)
     coerced = coerce_frame(frame, inputs)
-    steps = tuple(_fitted(c, coerced[c.name], targets) for c in used)
+    steps = tuple(step for c in used for step in _fitted(c, coerced[c.name], targets))
     left_out = tuple((name, reason) for name, reason in reasons.items() if reason is not None)
     made = FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
     if not select or not made.feature_names:
@@ -209,14 +210,17 @@ def encoding_targets(y: np.ndarray, task: Task, classes: Sequence[Any]) -> pd.Da
     return pd.DataFrame({f"target={label}": (y == first + k).astype(float) for k, label in enumerate(shown)})
 
 
-def _fitted(column: ColumnProfile, values: pd.Series, targets: pd.DataFrame | None) -> Transform:
-    """The column's transform, by its semantic type; ``Encode`` for a category with more frequent
-    levels than one-hot keeps."""
+def _fitted(column: ColumnProfile, values: pd.Series, targets: pd.DataFrame | None) -> tuple[Transform, ...]:
+    """The column's transforms, by its semantic type; ``Encode`` for a category with more frequent
+    levels than one-hot keeps; for a free text, its statistics and, where there are enough texts
+    and terms to learn one from, a ``TextVector``."""
     if column.semantic_type is SemanticType.CATEGORICAL:
         counts, fold_case = level_counts(values)
         if int((counts >= level_floor(len(values))).sum()) > MAX_LEVELS:
-            return Encode.fit(column.name, values, targets, fold_case)
-    return _FOR_TYPE[column.semantic_type].fit(column.name, values)
+            return (Encode.fit(column.name, values, targets, fold_case),)
+    fitted = _FOR_TYPE[column.semantic_type].fit(column.name, values)
+    vector = TextVector.fit(column.name, values) if column.semantic_type is SemanticType.TEXT else None
+    return (fitted,) if vector is None else (fitted, vector)
 
 
 def _left_out_because(column: ColumnProfile, keep_personal: bool) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -17,12 +18,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import linalg, sparse
+from threadpoolctl import threadpool_limits
 
 MAX_LEVELS = 30
 MIN_LEVEL_SHARE = 0.001
 DATE_PARTS = ("year", "month", "day", "weekday", "hour", "minute")
 CYCLES = {"month": 12, "day": 31, "weekday": 7, "hour": 24, "minute": 60}
 WORD = re.compile(r"\S+")
+# A term of a free text: a run of ASCII letters and digits, lower-cased; any other character
+# separates terms (so "Café!" holds the term "caf"). Every export format can say this exactly.
+TERM = re.compile(r"[A-Za-z0-9]+")
 EPOCH = datetime(1970, 1, 1)
 
 
@@ -353,6 +361,195 @@ class TextStats(Transform):
         return [float(len(text)), float(len(WORD.findall(text)))]
 
 
+TEXT_MIN_ROWS = 100  # texts (not missing) a text vector needs to be learnt from
+TEXT_MIN_TERMS = 10  # terms that pass the document floor, below which a text keeps its statistics alone
+MAX_TERMS = 300  # the most frequent terms by document count (each costs a pass over the text in SQL)
+MAX_COMPONENTS = 16
+TEXT_FIT_ROWS = 100_000  # texts a vector is learnt from, a seeded sample of them where there are more
+BLOCK = 25  # terms summed per partial sum (see ``TextVector``)
+_CHUNK = 20_000  # rows vectorised at a time, bounding the memory ``apply`` takes
+_SEPARATORS = "[^a-z0-9]+"  # between the terms of a text lower-cased in ASCII
+
+
+def terms_of(text: str) -> list[str]:
+    """The terms of ``text`` in order: runs of ASCII letters and digits (``TERM``), lower-cased.
+
+    >>> terms_of("Late AGAIN, café-2!")
+    ['late', 'again', 'caf', '2']
+    """
+    return TERM.findall(text.lower() if text.isascii() else text.translate(_ASCII_LOWER))
+
+
+# A-Z to a-z, every other character as it is (``str.lower`` turns some non-ASCII letters, such as
+# the Kelvin sign, into ASCII ones).
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def term_floor(texts: int) -> int:
+    """The fewest texts among ``texts`` a term must occur in to be kept."""
+    return max(3, math.ceil(0.001 * texts))
+
+
+@dataclass(frozen=True)
+class TextVector(Transform):
+    """A free text as a few numbers: its counts of a fixed vocabulary of terms (see ``terms_of``),
+    weighted by inverse document frequency, scaled to unit length and projected onto the leading
+    directions of the training texts (the top right singular vectors of their tf-idf matrix);
+    0 when missing or when no term of the vocabulary occurs.
+
+    For term ``j`` of ``terms`` occurring ``n_j`` times, ``x_j = n_j * idf[j]``; output ``c`` is
+    ``sum_j x_j * projection[j][c] / sqrt(sum_j x_j * x_j)``. Each sum runs in the order of
+    ``terms``, as partial sums of ``BLOCK`` terms each, started from 0 and then added up in
+    order: the exports compute the same numbers in the same order, to the last bit.
+    """
+
+    kind: ClassVar[str] = "text_vector"
+    described: ClassVar[str] = "text: tf-idf of its frequent terms, reduced to a few components"
+    separators: ClassVar[str] = "[^A-Za-z0-9]+"  # what lies between terms, as a regular expression
+    terms: tuple[str, ...] = ()
+    idf: tuple[float, ...] = ()
+    projection: tuple[tuple[float, ...], ...] = ()  # one row per term, one column per output
+
+    @classmethod
+    def fit(cls, column: str, values: pd.Series) -> TextVector | None:
+        """Learn the vocabulary, weights and projection from training ``values`` (strings, or
+        ``None`` where missing); ``None`` where there are too few texts or terms to learn from."""
+        texts = values.dropna()
+        if len(texts) > TEXT_FIT_ROWS:
+            texts = texts.sample(TEXT_FIT_ROWS, random_state=0)
+        if len(texts) < TEXT_MIN_ROWS:
+            return None
+        terms, documents = _frequent_terms(texts)
+        if len(terms) < TEXT_MIN_TERMS:
+            return None
+        idf = np.log((1.0 + len(texts)) / (1.0 + documents)) + 1.0
+        rank = min(MAX_COMPONENTS, len(terms) - 1, max(2, len(texts) // 100))
+        unprojected = cls(column=column, terms=terms, idf=tuple(idf.tolist()))
+        rows, positions, counts = unprojected._counts(texts)
+        tfidf = sparse.csr_matrix((counts * idf[positions], (rows, positions)), shape=(len(texts), len(terms)))
+        projection = _directions(tfidf, rank)
+        return dataclasses.replace(unprojected, projection=projection) if projection[0] else None
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(f"{self.column}__text_{c + 1}" for c in range(len(self.projection[0]) if self.projection else 0))
+
+    @property
+    def blocks(self) -> tuple[range, ...]:
+        """The positions of the terms in each partial sum, in order (see the class's docstring)."""
+        return tuple(range(b, min(b + BLOCK, len(self.terms))) for b in range(0, len(self.terms), BLOCK))
+
+    def apply(self, values: pd.Series) -> list[np.ndarray]:
+        out = np.zeros((len(values), len(self.outputs)))
+        for start in range(0, len(values), _CHUNK):
+            out[start : start + _CHUNK] = self._vectors(values.iloc[start : start + _CHUNK])
+        return list(out.T.copy())
+
+    def row(self, value: str | None) -> list[float]:
+        width = len(self.outputs)
+        if value is None:
+            return [0.0] * width
+        counts = Counter(self._positions[t] for t in terms_of(value) if t in self._positions)
+        total, squares = np.zeros(width), 0.0
+        partial, partial_squares, block = np.zeros(width), 0.0, -1
+        for j in sorted(counts):
+            if j // BLOCK != block:
+                total, squares = total + partial, squares + partial_squares
+                partial, partial_squares, block = np.zeros(width), 0.0, j // BLOCK
+            x = float(counts[j]) * self.idf[j]
+            partial, partial_squares = partial + x * self._matrix[j], partial_squares + x * x
+        total, squares = total + partial, squares + partial_squares
+        norm = math.sqrt(squares)
+        return (total / norm).tolist() if norm > 0 else [0.0] * width
+
+    def _vectors(self, values: pd.Series) -> np.ndarray:
+        """``apply``'s outputs for a chunk of rows, as a matrix, summed as ``row`` sums them."""
+        rows, terms, counts = self._counts(values)
+        x = counts * np.asarray(self.idf)[terms]
+        first, group = _runs(rows * (len(self.terms) // BLOCK + 1) + terms // BLOCK)  # (row, block)
+        partial, partial_squares = np.zeros((len(first), len(self.outputs))), np.zeros(len(first))
+        np.add.at(partial, group, x[:, None] * self._matrix[terms])  # one at a time, in order
+        np.add.at(partial_squares, group, x * x)
+        total, squares = np.zeros((len(values), len(self.outputs))), np.zeros(len(values))
+        np.add.at(total, rows[first], partial)
+        np.add.at(squares, rows[first], partial_squares)
+        norm = np.sqrt(squares)[:, None]
+        return np.divide(total, norm, out=np.zeros_like(total), where=norm > 0)
+
+    def _counts(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each (row position, term) of the vocabulary that occurs in ``values``, sorted by row
+        then term, and how often it occurs."""
+        rows, found = _occurrences(values)
+        positions = pc.index_in(found, value_set=pa.array(self.terms, pa.large_string()))
+        known = positions.is_valid().to_numpy(zero_copy_only=False)
+        width = len(self.terms)
+        keys = np.sort(rows[known] * width + positions.drop_null().to_numpy().astype(np.int64))
+        first, _ = _runs(keys)
+        counts = np.diff(np.append(first, len(keys))).astype(np.float64)
+        return keys[first] // width, keys[first] % width, counts
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {term: j for j, term in enumerate(self.terms)}
+
+    @cached_property
+    def _matrix(self) -> np.ndarray:
+        return np.array(self.projection, dtype=np.float64).reshape(len(self.terms), -1)
+
+
+def _occurrences(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Every term of every text in ``values``: the row position of its text, and the term
+    (``terms_of``, computed by Arrow for whole columns at a time)."""
+    try:
+        texts = pa.array(values.to_numpy(dtype=object), pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError):  # a lone surrogate, which UTF-8 cannot hold
+        found = [(r, t) for r, text in enumerate(values) if isinstance(text, str) for t in terms_of(text)]
+        return np.array([r for r, _ in found], dtype=np.int64), pa.array([t for _, t in found], pa.large_string())
+    pieces = pc.split_pattern_regex(pc.ascii_lower(texts), _SEPARATORS)
+    found = pc.list_flatten(pieces)
+    nonempty = pc.not_equal(found, "")  # a text that starts or ends with a separator
+    rows = pc.list_parent_indices(pieces).filter(nonempty).to_numpy().astype(np.int64)
+    return rows, found.filter(nonempty)
+
+
+def _frequent_terms(texts: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
+    """The terms that occur in at least ``term_floor`` of ``texts``, the ``MAX_TERMS`` most
+    frequent by the texts they occur in (ties by the term), and those counts of texts."""
+    rows, found = _occurrences(texts)
+    encoded = pc.dictionary_encode(found)
+    names = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    pairs = np.sort(rows * max(len(names), 1) + codes)
+    once = pairs[_runs(pairs)[0]]  # each term once per text
+    documents = np.bincount(once % max(len(names), 1), minlength=len(names))
+    kept = [j for j in np.flatnonzero(documents >= term_floor(len(texts)))]
+    kept.sort(key=lambda j: (-documents[j], names[j]))
+    kept = kept[:MAX_TERMS]
+    return tuple(names[j] for j in kept), documents[kept].astype(np.float64)
+
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted ``keys``: where each run of equal keys starts, and each key's run."""
+    starts = np.ones(len(keys), dtype=bool)
+    starts[1:] = keys[1:] != keys[:-1]
+    return np.flatnonzero(starts), np.cumsum(starts) - 1
+
+
+def _directions(tfidf: sparse.csr_matrix, rank: int) -> tuple[tuple[float, ...], ...]:
+    """The leading ``rank`` right singular vectors of ``tfidf`` with its rows scaled to unit
+    length (the eigenvectors of its Gram matrix), one row per term; each vector's largest entry
+    positive. Directions the training texts do not span (eigenvalue 0) are left out."""
+    lengths = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
+    unit = sparse.diags(np.divide(1.0, lengths, out=np.zeros_like(lengths), where=lengths > 0)) @ tfidf
+    gram = (unit.T @ unit).toarray()
+    with threadpool_limits(1):  # a few hundred rows square: BLAS's threads only cost here
+        values, vectors = linalg.eigh(gram, subset_by_index=[len(gram) - rank, len(gram) - 1], driver="evr")
+    spanned = values[::-1] > 1e-9 * max(float(values.max()), 1e-300)
+    top = vectors[:, ::-1][:, spanned]
+    signs = np.sign(top[np.argmax(np.abs(top), axis=0), np.arange(top.shape[1])])
+    return tuple(tuple(row) for row in (top * signs).tolist())
+
+
 def _date_parts(values: pd.Series, parts: tuple[str, ...]) -> pd.DataFrame:
     accessor = values.dt
     getters = {
@@ -366,7 +563,7 @@ def _date_parts(values: pd.Series, parts: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({p: getters[p]().astype("float64") for p in parts}, index=values.index)
 
 
-TRANSFORMS: dict[str, type[Transform]] = {t.kind: t for t in (Impute, OneHot, Encode, DateParts, TextStats)}
+TRANSFORMS: dict[str, type[Transform]] = {t.kind: t for t in (Impute, OneHot, Encode, DateParts, TextStats, TextVector)}
 
 
 def transform_from_dict(data: dict[str, Any]) -> Transform:

@@ -2,6 +2,6 @@
 small bundles fitted on them."""
 
 from lathe.testing._bundles import small_bundle
-from lathe.testing._tables import mixed_table, shops_table
+from lathe.testing._tables import mixed_table, reviews_table, shops_table
 
-__all__ = ["mixed_table", "shops_table", "small_bundle"]
+__all__ = ["mixed_table", "reviews_table", "shops_table", "small_bundle"]

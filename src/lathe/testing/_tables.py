@@ -45,6 +45,37 @@ def shops_table(rows: int = 400, task: str = "binary", seed: int = 0) -> pd.Data
     return frame
 
 
+GOOD = ("love", "perfect", "sturdy", "recommend", "excellent", "comfy", "bright", "fast", "gorgeous", "solid",
+        "works", "happy")  # fmt: skip
+BAD = ("broken", "refund", "cheap", "flimsy", "returned", "awful", "late", "leaks", "smells", "faulty", "scratched",
+       "useless")  # fmt: skip
+FILLER = ("the", "a", "it", "is", "was", "and", "for", "my", "this", "with", "on", "of", "to", "in", "box", "size",
+          "color", "bought", "ordered", "gift", "daughter", "kitchen", "arrived", "week", "after", "product",
+          "price", "item", "used", "two", "days", "again", "really", "very", "but", "so", "just", "one", "also",
+          "time")  # fmt: skip
+
+
+def reviews_table(rows: int = 1000, task: str = "binary", seed: int = 0) -> pd.DataFrame:
+    """A table of product reviews: a free text ``review`` whose words tell about the ``target``
+    (a few lean one way, a few the other, most say nothing; its length says nothing), in mixed
+    case with punctuation and sometimes missing, a ``price`` that tells a little, and a
+    ``review_id``. ``task`` as for ``mixed_table``."""
+    rng = np.random.default_rng(seed)
+    mood = rng.normal(0.0, 1.0, rows)
+    price = rng.gamma(2.0, 20.0, rows)
+    good = 1.0 / (1.0 + np.exp(-2.0 * mood))  # the chance that a telling word is a good one
+    reviews = []
+    for share, length in zip(good, rng.integers(4, 16, rows), strict=True):
+        telling = rng.random(length) < 0.3
+        leaning = np.where(rng.random(length) < share, rng.choice(GOOD, length), rng.choice(BAD, length))
+        words = np.where(telling, leaning, rng.choice(FILLER, length))
+        reviews.append(" ".join(words).capitalize() + rng.choice([".", "!", "!!", "..."]))
+    frame = pd.DataFrame({"review_id": np.arange(1, rows + 1), "price": price, "review": reviews})
+    frame.loc[rng.random(rows) < 0.05, "review"] = None
+    frame["target"] = _target(mood + 0.2 * (price - 40.0) / 20.0 + rng.normal(0.0, 0.3, rows), task)
+    return frame
+
+
 def _target(score: np.ndarray, task: str) -> np.ndarray:
     if task == "regression":
         return score * 10.0
