@@ -31,8 +31,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from lathe import workflows
-from lathe.search import decided
+from lathe import search, workflows
 
 if TYPE_CHECKING:
     from lathe.bundle import Bundle
@@ -177,7 +176,7 @@ class LatheClassifier(ClassifierMixin, _LatheEstimator):  # type: ignore[misc]
         """The predicted class of each row: the most probable, or for binary with a metric that
         decides classes, the positive class where its probability reaches the tuned threshold."""
         proba = self.predict_proba(X)
-        return np.asarray(self.classes_[decided(proba, self.bundle_.threshold)])
+        return np.asarray(self.classes_[search.decided(proba, self.bundle_.threshold)])
 
 
 class LatheRegressor(RegressorMixin, _LatheEstimator):  # type: ignore[misc]

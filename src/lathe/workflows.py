@@ -53,7 +53,7 @@ from lathe.search import (
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
-AFTER = 0.08  # share of the budget kept for what follows the search: explanations, report, saving
+AFTER = 0.12  # share of the budget kept for what follows the search: explanations, report, saving
 MIN_SEARCH = 0.25  # the search gets at least this share of the budget, however long the reading took
 SEARCH_COPIES = 6  # feature matrices' worth of memory the search holds at once (folds, learners' data)
 MIN_CLASS_ROWS = 3
@@ -515,8 +515,8 @@ def _global_explanations(
     top = [d["column"] for d in importance[:DEPENDENCE_COLUMNS]]
     permutation = (
         permutation_importance(
-            lambda frame: spec.metric.signed(spec.metric(truth, model.predict(plan.transform(frame)))),
-            sample, [c.name for c in plan.inputs], spec.seed,
+            lambda frame: spec.metric.signed(spec.metric(truth, model.predict(plan.transform_coerced(frame)))),
+            coerce_frame(sample, plan.inputs), [c.name for c in plan.inputs], spec.seed,  # coerced once, scored often
         )
         if len(split.holdout)
         else []
@@ -530,7 +530,7 @@ def _global_explanations(
 
 def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.DataFrame], np.ndarray]:
     def output(frame: pd.DataFrame) -> np.ndarray:
-        raw = model.predict(plan.transform(frame))
+        raw = model.predict(plan.transform(frame))  # coerced again: a grid point may be of another type
         return raw[:, 1:] if task is Task.BINARY else raw
 
     return output

