@@ -3,6 +3,7 @@ rival tool in an environment of its own."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,11 @@ def own_environment(name: str, packages: list[str]) -> Path:
     if not python.exists():
         uv = str(Path(sys.executable).with_name("uv"))
         subprocess.run([uv, "venv", "-q", str(folder), "-p", sys.executable], check=True)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *packages], check=True)
+        try:
+            subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *packages], check=True)
+        except subprocess.CalledProcessError:
+            shutil.rmtree(folder)  # so that the next call tries again rather than use a half-made one
+            raise
     return python
 
 
