@@ -54,10 +54,11 @@ def _probabilities(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
 
 
 def lathe(train: Path, meta: Meta, budget: float, work: Path) -> Predict:
-    """`lathe train`, then `lathe predict` (probability_<class> or prediction columns)."""
+    """`lathe train` on every row (``--holdout 0``, as the other tools learn from all they are
+    given), then `lathe predict` (probability_<class> or prediction columns)."""
     command = Path(sys.executable).with_name("lathe")
     bundle = work / "model"
-    _cli([command, "train", train, "--target", meta["target"], "--task", meta["task"],
+    _cli([command, "train", train, "--target", meta["target"], "--task", meta["task"], "--holdout", "0",
           "--metric", METRICS["lathe"][meta["task"]], "--budget", f"{budget:g}", "--out", bundle])  # fmt: skip
 
     def predict(features: Path) -> pd.DataFrame:

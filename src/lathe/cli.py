@@ -233,6 +233,10 @@ def _train_parser(commands: Any) -> None:
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
     train.add_argument("--metric", help="metric to optimise (default per task)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--holdout", type=float, default=workflows.HOLDOUT_SHARE,
+        help=f"share of rows kept back for the report's metrics (default {workflows.HOLDOUT_SHARE}; 0: learn from all)",
+    )  # fmt: skip
     roles = train.add_mutually_exclusive_group()
     roles.add_argument(
         "--time", help="column of instants: the holdout is the latest rows and every fold learns from the past"
@@ -259,7 +263,7 @@ def _train(args: argparse.Namespace) -> None:
         args.source, args.target, table=args.table, query=args.query, budget=args.budget,
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
-        group=args.group, memory_limit=args.memory_limit,
+        group=args.group, memory_limit=args.memory_limit, holdout=args.holdout,
     )  # fmt: skip
     del bundle
 
