@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,12 @@ def test_predict_to_an_unknown_format_writes_nothing(tmp_path: Path, csv_file: P
     assert run.returncode == 2
     assert "must end in .csv or .parquet" in run.stderr
     assert not (tmp_path / "scored.txt").exists()
+
+
+def test_train_takes_a_time_role_a_holdout_a_memory_limit_and_a_cost(tmp_path: Path, csv_file: Path) -> None:
+    model = tmp_path / "model"
+    options = ["--time", "signup", "--holdout", "0", "--memory-limit", "1", "--metric", "cost:1,5", "--trials", "1"]
+    assert main(["train", str(csv_file), "--target", "target", *options, "--out", str(model)]) == 0
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert (manifest["data"]["time"], manifest["data"]["holdout_rows"], manifest["metric"]) == ("signup", 0, "cost:1,5")
+    assert 0 < manifest["threshold"] < 1
