@@ -510,13 +510,14 @@ def _global_explanations(
     rows = np.random.default_rng(spec.seed).permutation(len(rows_from))[:EXPLAIN_ROWS]
     sample, truth = rows_from.iloc[rows], truth_from[rows]
     importance = mean_contribution(Explainer(plan, model).explain(sample))
+    coerced = coerce_frame(sample, plan.inputs)  # once: the rows below are scored many times over
     predict = _pdp_output(plan, model, spec.task)
     names = [target] if spec.task is Task.REGRESSION else [str(c) for c in split.classes[spec.task is Task.BINARY :]]
     top = [d["column"] for d in importance[:DEPENDENCE_COLUMNS]]
     permutation = (
         permutation_importance(
             lambda frame: spec.metric.signed(spec.metric(truth, model.predict(plan.transform_coerced(frame)))),
-            coerce_frame(sample, plan.inputs), [c.name for c in plan.inputs], spec.seed,  # coerced once, scored often
+            coerced, [c.name for c in plan.inputs], spec.seed,
         )
         if len(split.holdout)
         else []
@@ -524,13 +525,13 @@ def _global_explanations(
     return {
         "importance": importance,
         "permutation": permutation,
-        "partial_dependence": [partial_dependence(predict, sample[:DEPENDENCE_ROWS], c, names) for c in top],
+        "partial_dependence": [partial_dependence(predict, coerced[:DEPENDENCE_ROWS], c, names) for c in top],
     }
 
 
 def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.DataFrame], np.ndarray]:
     def output(frame: pd.DataFrame) -> np.ndarray:
-        raw = model.predict(plan.transform(frame))  # coerced again: a grid point may be of another type
+        raw = model.predict(plan.transform_coerced(frame))
         return raw[:, 1:] if task is Task.BINARY else raw
 
     return output

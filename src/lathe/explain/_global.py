@@ -71,6 +71,6 @@ def _quantiles(values: pd.Series) -> list[float]:
 
 def _mean_prediction(predict: Predict, frame: pd.DataFrame, column: str, point: object) -> np.ndarray:
     held = frame.copy()
-    held[column] = pd.Series([point] * len(frame), index=frame.index, dtype=object)
+    held[column] = pd.Series([point] * len(frame), index=frame.index, dtype=frame[column].dtype)
     mean: np.ndarray = np.asarray(predict(held)).mean(axis=0)
     return mean
