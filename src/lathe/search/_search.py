@@ -4,6 +4,7 @@ and a blend of the best at the end."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -110,6 +111,11 @@ class _Data:
     y: np.ndarray
     weight: np.ndarray | None
     folds: list[tuple[np.ndarray, np.ndarray]]
+
+    @functools.cached_property
+    def scored(self) -> np.ndarray:
+        """The rows some fold scores: those with an out-of-fold margin."""
+        return np.concatenate([valid for _, valid in self.folds])
 
 
 def refit(
@@ -225,7 +231,7 @@ def _evaluate(
         last = step == len(data.folds) - 1
         if not first and not last and (clock.out_of_time() or trial.should_prune()):
             raise _AbandonedError
-    scored = sum(len(valid) for _, valid in data.folds)
+    scored = len(data.scored)
     candidate = Candidate(
         number=trial.number, family=family, params=params, cv_score=float(np.mean(scores)),
         cv_std=float(np.std(scores)), fit_seconds=(time.monotonic() - started - predicting) / len(data.folds),
@@ -249,7 +255,7 @@ def _blend(
     """A blend of the best candidates (greedy ensemble selection over their out-of-fold margins)
     where it beats the best one out of fold and its refit fits in the time left; calibrated
     where that lowers the log loss without worsening the metric. None when neither helps."""
-    best, scored = board.best, np.concatenate([valid for _, valid in data.folds])
+    best, scored = board.best, data.scored
     pool = {c.number: margins[c.number][scored] for c in board.ranked() if c.number in margins}
     truth = data.y[scored]
     weights = select_members(pool, truth, spec.task, spec.metric) if len(pool) > 1 else {best.number: 1.0}
@@ -280,7 +286,7 @@ def _blend(
 
 def _threshold(board: Leaderboard, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec) -> float | None:
     """The best candidate's decision threshold, tuned on its out-of-fold predictions."""
-    best, scored = board.best, np.concatenate([valid for _, valid in data.folds])
+    best, scored = board.best, data.scored
     weights = dict(best.params["members"]) if best.family == BlendModel.family else {best.number: 1.0}
     offset = float(best.params.get("offset", 0.0)) if best.family == BlendModel.family else 0.0
     blended = np.sum([w * margins[n][scored] for n, w in weights.items()], axis=0) + offset
