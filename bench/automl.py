@@ -118,6 +118,7 @@ def _packaged(
     def load() -> pd.DataFrame:
         python = own_environment(*DATA_ENV)
         path = OUT / "raw.parquet"
+        OUT.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(python), "-c", _EXPORT, package, item, str(path)], check=True)
         frame = pd.read_parquet(path).drop(columns=["rownames", *drop], errors="ignore")
         path.unlink()

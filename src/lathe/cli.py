@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -26,6 +27,8 @@ EXIT_USAGE = 2
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    # Run as a command, ``train --budget`` counts from the process's start: its imports come off it.
+    args.started_seconds_ago = _seconds_running() if argv is None else 0.0
     try:
         args.run(args)
     except LatheError as exc:
@@ -38,6 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     return 0
+
+
+def _seconds_running() -> float:
+    """Seconds since this process started (Linux's /proc; 0 where it cannot be read)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -260,12 +273,21 @@ def _train_parser(commands: Any) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     bundle = workflows.train(
-        args.source, args.target, table=args.table, query=args.query, budget=args.budget,
+        args.source, args.target, table=args.table, query=args.query, budget=_budget_left(args),
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
         group=args.group, memory_limit=args.memory_limit, holdout=args.holdout,
     )  # fmt: skip
     del bundle
+
+
+def _budget_left(args: argparse.Namespace) -> float:
+    """``--budget`` less what the command's start-up has used of it (at most half: a tiny budget
+    cannot pay for the imports)."""
+    if not args.budget > 0:
+        return float(args.budget)  # refused, with the number given, by the training itself
+    budget: float = args.budget
+    return max(budget / 2, budget - float(args.started_seconds_ago))
 
 
 def _predict(args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ from lathe import _display
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
-from lathe.explain import Explainer, mean_contribution, partial_dependence, permutation_importance
+from lathe.explain import Explainer, Explanation, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import (
     FeaturePlan,
     Leak,
@@ -61,6 +61,8 @@ MIN_FIT_ROWS = 2  # without a holdout: enough for two cross-validation folds
 MIN_FIT_CLASS_ROWS = 2
 REPORT_ROWS = 5000
 EXPLAIN_ROWS = 2000
+EXPLAIN_FIRST = 200  # rows explained before the time they take is known
+EXPLAIN_SHARE = 0.5  # of the budget's time left, the most the mean contributions may take
 DEPENDENCE_ROWS = 500
 DEPENDENCE_COLUMNS = 4
 LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "xgboost-cpu", "scikit-learn", "numpy", "pandas",
@@ -198,7 +200,10 @@ def train(
         "train_seconds": monotonic() - started,
     }
     fetched = (fingerprint(frame), len(frame))
-    bundle = _assemble(uri, fetched, profile, plan, model, board, split, spec, (target, relations), timings, leaks)
+    deadline = None if budget is None else started + budget
+    bundle = _assemble(
+        uri, fetched, profile, plan, model, board, split, spec, (target, relations), (timings, deadline), leaks
+    )
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
@@ -443,9 +448,11 @@ def _holdout(
 
 def _assemble(
     uri: str, fetched: tuple[str, int], profile: Profile, plan: FeaturePlan, model: Model, board: Leaderboard,
-    split: _Split, spec: SearchSpec, roles: tuple[str, _Roles], timings: dict[str, float], leaks: list[Leak],
+    split: _Split, spec: SearchSpec, roles: tuple[str, _Roles], clock: tuple[dict[str, float], float | None],
+    leaks: list[Leak],
 ) -> Bundle:  # fmt: skip
     target, relations = roles
+    timings, deadline = clock
     raw = model.predict(plan.transform(split.holdout)) if len(split.holdout) else None
     scored = {**metrics_for(spec.task), spec.metric.name: spec.metric}
     threshold = board.threshold
@@ -482,7 +489,7 @@ def _assemble(
             "group": relations.group,
         },
         "profile": profile.to_dict(),
-        "explanations": _global_explanations(plan, model, split, spec, target),
+        "explanations": _global_explanations(plan, model, split, spec, (target, deadline)),
         "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
         "timings": timings,
     }
@@ -498,18 +505,20 @@ def _inputs(plan: FeaturePlan) -> list[dict[str, Any]]:
 
 
 def _global_explanations(
-    plan: FeaturePlan, model: Model, split: _Split, spec: SearchSpec, target: str
+    plan: FeaturePlan, model: Model, split: _Split, spec: SearchSpec, ends: tuple[str, float | None]
 ) -> dict[str, Any]:
     """Mean contributions, permutation importance and partial dependence, on a holdout sample.
 
     Without a holdout the contributions and partial dependence use training rows, and there is
-    no permutation importance (it would measure the fit, not the model).
+    no permutation importance (it would measure the fit, not the model). ``ends`` is the target's
+    name and the budget's deadline, if any, which bounds the rows the mean contributions average.
     """
     _display.status("explaining the model")
+    target, deadline = ends
     rows_from, truth_from = (split.holdout, split.y_holdout) if len(split.holdout) else (split.train, split.y_train)
     rows = np.random.default_rng(spec.seed).permutation(len(rows_from))[:EXPLAIN_ROWS]
     sample, truth = rows_from.iloc[rows], truth_from[rows]
-    importance = mean_contribution(Explainer(plan, model).explain(sample))
+    importance = mean_contribution(_explained(Explainer(plan, model), sample, deadline))
     coerced = coerce_frame(sample, plan.inputs)  # once: the rows below are scored many times over
     predict = _pdp_output(plan, model, spec.task)
     names = [target] if spec.task is Task.REGRESSION else [str(c) for c in split.classes[spec.task is Task.BINARY :]]
@@ -525,8 +534,30 @@ def _global_explanations(
     return {
         "importance": importance,
         "permutation": permutation,
-        "partial_dependence": [partial_dependence(predict, coerced[:DEPENDENCE_ROWS], c, names) for c in top],
+        "partial_dependence": [
+            partial_dependence(predict, coerced[:DEPENDENCE_ROWS], column, names)
+            for i, column in enumerate(top)
+            if i == 0 or deadline is None or monotonic() < deadline  # the budget spent: the first column only
+        ],
     }
+
+
+def _explained(explainer: Explainer, sample: pd.DataFrame, deadline: float | None) -> Explanation:
+    """The explanation of ``sample``'s rows: all of them, or where the budget has a ``deadline``, as
+    many as EXPLAIN_SHARE of the time left allows, judged by the first EXPLAIN_FIRST rows (a
+    large forest's exact contributions take milliseconds a row)."""
+    started = monotonic()
+    first = explainer.explain(sample[:EXPLAIN_FIRST])
+    if deadline is None or len(sample) <= EXPLAIN_FIRST:
+        rest = len(sample)
+    else:
+        per_row = (monotonic() - started) / EXPLAIN_FIRST
+        rest = EXPLAIN_FIRST + int(max(0.0, EXPLAIN_SHARE * (deadline - monotonic())) / max(per_row, 1e-9))
+    if rest <= EXPLAIN_FIRST:
+        return first
+    more = explainer.explain(sample[EXPLAIN_FIRST:rest])
+    return Explanation(first.columns, np.concatenate([first.base, more.base]),
+                       np.concatenate([first.values, more.values]))  # fmt: skip
 
 
 def _pdp_output(plan: FeaturePlan, model: Model, task: Task) -> Callable[[pd.DataFrame], np.ndarray]:

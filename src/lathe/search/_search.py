@@ -253,15 +253,20 @@ def _blend(
     board: Leaderboard, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec, clock: _Clock, number: int
 ) -> Candidate | None:
     """A blend of the best candidates (greedy ensemble selection over their out-of-fold margins)
-    where it beats the best one out of fold and its refit fits in the time left; calibrated
-    where that lowers the log loss without worsening the metric. None when neither helps."""
+    where it beats the best one out of fold and its refit fits in the time left (else the
+    costliest member is left out of the pool and the selection runs again); calibrated where
+    that lowers the log loss without worsening the metric. None when neither helps."""
     best, scored = board.best, data.scored
     pool = {c.number: margins[c.number][scored] for c in board.ranked() if c.number in margins}
-    truth = data.y[scored]
-    weights = select_members(pool, truth, spec.task, spec.metric) if len(pool) > 1 else {best.number: 1.0}
+    truth, fit_seconds = data.y[scored], {c.number: c.fit_seconds for c in board.candidates}
+    weights = {best.number: 1.0}
+    while len(pool) > 1:
+        selected = select_members(pool, truth, spec.task, spec.metric)
+        if clock.fits(sum(fit_seconds[n] for n in selected)):
+            weights = selected
+            break
+        del pool[max(selected, key=fit_seconds.__getitem__)]
     chosen = {c.number: c for c in board.candidates if c.number in weights}
-    if not clock.fits(sum(c.fit_seconds for c in chosen.values())):
-        weights, chosen = {best.number: 1.0}, {best.number: best}
     scores = _fold_scores(weights, 0.0, margins, data, spec)
     if spec.metric.signed(float(np.mean(scores))) <= spec.metric.signed(best.cv_score):
         weights, chosen, scores = {best.number: 1.0}, {best.number: best}, list(best.fold_scores)
