@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 
 from lathe.profile import Task
-from lathe.search import FAMILIES, BlendModel, SearchSpec, load_model, metric_for, refit, run_search
+from lathe.search import (
+    FAMILIES,
+    BlendModel,
+    Candidate,
+    Leaderboard,
+    SearchSpec,
+    _search,
+    load_model,
+    metric_for,
+    refit,
+    run_search,
+)
 from lathe.search._blend import calibration, select_members
 from lathe.search._learners import linked
 
@@ -77,3 +88,27 @@ def test_a_blend_wins_only_by_beating_the_best_candidate_and_refits_its_members(
         model = refit(board, X, y, SearchSpec(task, k, metric_for(task), trials=6))
         assert isinstance(model, BlendModel)
         assert len(model.members) == len(blend.params["members"])
+
+
+@pytest.mark.parametrize("task", [Task.REGRESSION, Task.BINARY])
+def test_a_blend_too_slow_to_refit_is_selected_again_without_its_costliest_member(task: Task) -> None:
+    # Three candidates' out-of-fold margins: the best (0) is too slow to refit in the time left,
+    # the other two, with errors of their own, blend better than it.
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=900)
+    y = truth if task is Task.REGRESSION else (truth > 0).astype(int)
+    margins = {
+        n: (truth + rng.normal(scale=scale, size=900)).reshape(-1, 1) for n, scale in ((0, 0.8), (1, 1.0), (2, 1.0))
+    }
+    data = _search._Data(np.zeros((900, 1)), y, None, [(np.arange(900)[i::3], np.arange(900)[i::3]) for i in range(3)])
+    spec, metric = SearchSpec(task, 0, metric_for(task), budget=10.0), metric_for(task)
+    scores = {n: [metric(y[v], linked(task, m[v])) for _, v in data.folds] for n, m in margins.items()}
+    board = Leaderboard(metric.name, metric.greater_is_better, tuple(
+        Candidate(n, "linear", {}, float(np.mean(s)), float(np.std(s)), 100.0 if n == 0 else 0.1, 1.0,
+                  fold_scores=tuple(s)) for n, s in scores.items()
+    ))  # fmt: skip
+    assert board.best.number == 0
+    blend = _search._blend(board, margins, data, spec, _search._Clock(10.0, refit_factor=1.0), number=3)
+    assert blend is not None
+    assert {n for n, _ in blend.params["members"]} == {1, 2}
+    assert metric.signed(blend.cv_score) > metric.signed(board.best.cv_score)

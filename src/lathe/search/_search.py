@@ -271,7 +271,7 @@ def _blend(
     if spec.metric.signed(float(np.mean(scores))) <= spec.metric.signed(best.cv_score):
         weights, chosen, scores = {best.number: 1.0}, {best.number: best}, list(best.fold_scores)
     offset = 0.0
-    calibrated = calibration(sum(w * pool[n] for n, w in weights.items()), truth, spec.task)
+    calibrated = calibration(sum(w * margins[n][scored] for n, w in weights.items()), truth, spec.task)
     if calibrated is not None:
         scale, calibrated_offset = calibrated
         calibrated_weights = {n: w * scale for n, w in weights.items()}
