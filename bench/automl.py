@@ -57,6 +57,7 @@ CORES = 2
 SEED = 0
 METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 HIGHER_IS_BETTER = {"roc_auc"}
+BOOTSTRAP = 1000  # resamples of the holdout rows for the interval of lathe's lead over HGB
 Run = dict[str, Any]  # one line of results.jsonl, or a data set's meta.json
 Runs = dict[tuple[str, str], Run | None]  # (tool, data set): its latest run at its budget, if any
 
@@ -386,7 +387,8 @@ def report(budget: float, aim: float) -> str:
     heading = f"## automl: lathe against AutoML peers at {budget:g} s, AutoGluon best_quality at {aim:g} s as the aim"
     return "\n".join([
         heading, "", *_datasets_table(metas), "", *_metric_table(runs, values, rank, metas), "",
-        *_summary_table(runs, rank, names, budget, aim), "", *_notes(runs, budget, aim),
+        *_summary_table(runs, rank, names, budget, aim), "", *_against_baseline(runs, metas, budget), "",
+        *_notes(runs, budget, aim),
     ])  # fmt: skip
 
 
@@ -440,6 +442,37 @@ def _summary_table(runs: Runs, rank: pd.DataFrame, names: list[str], budget: flo
         lines.append(f"{head} {train.mean():.1f} | {train.max():.1f} | {overrun if spec.budgeted else ''} "
                      f"| {held if spec.budgeted else ''} | {np.median(peak):.2f} | {peak.max():.2f} |")  # fmt: skip
     return lines
+
+
+def _against_baseline(runs: Runs, metas: dict[str, Run], budget: float) -> list[str]:
+    """Per data set, lathe's metric less HGB's, signed so that more is better for lathe, with a 95 %
+    interval from a paired bootstrap of the holdout rows (BOOTSTRAP resamples, both tools scored
+    on the same rows): "worse" only where the whole interval is below 0, "better" above it."""
+    lines = ["| data set | lathe's lead over HGB (metric, signed) | 95% interval | verdict |",
+             "| --- | ---: | --- | --- |"]  # fmt: skip
+    verdicts = []
+    for name, meta in metas.items():
+        pair = [runs[tool, name] for tool in ("lathe", "hgb")]
+        if any(run is None or run["error"] for run in pair):
+            continue
+        predicted = [
+            pd.read_parquet(RUNS / name / f"{tool}-{budget:g}" / "predictions.parquet") for tool in ("lathe", "hgb")
+        ]
+        truth = pd.read_parquet(DATA / name / "test.parquet")[meta["target"]].reset_index(drop=True)
+        sign = 1.0 if meta["metric"] in HIGHER_IS_BETTER else -1.0
+        rng = np.random.default_rng(SEED)
+        differences = []
+        for _ in range(BOOTSTRAP):
+            rows = rng.integers(0, len(truth), len(truth))
+            lathe, hgb = (score(meta, truth.iloc[rows], p.iloc[rows].reset_index(drop=True)) for p in predicted)
+            differences.append(sign * (lathe - hgb))
+        low, high = np.quantile(differences, [0.025, 0.975])
+        verdict = "worse" if high < 0 else "better" if low > 0 else "within noise"
+        verdicts.append(verdict)
+        difference = sign * (pair[0]["value"] - pair[1]["value"])
+        lines.append(f"| {name} | {_figure(difference)} | [{_figure(low)}, {_figure(high)}] | {verdict} |")
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("better", "within noise", "worse"))
+    return [*lines, "", f"lathe against HistGradientBoosting defaults, beyond the noise of the holdout rows: {counts}."]
 
 
 def _notes(runs: Runs, budget: float, aim: float) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lathe.cli import main
+from lathe.cli import _budget_left, _seconds_running, main
 
 
 def _lathe(*args: object) -> subprocess.CompletedProcess[str]:
@@ -95,3 +96,10 @@ def test_train_takes_a_time_role_a_holdout_a_memory_limit_and_a_cost(tmp_path: P
     manifest = json.loads((model / "manifest.json").read_text())
     assert (manifest["data"]["time"], manifest["data"]["holdout_rows"], manifest["metric"]) == ("signup", 0, "cost:1,5")
     assert 0 < manifest["threshold"] < 1
+
+
+def test_the_budget_counts_the_commands_start_up() -> None:
+    assert 0 < _seconds_running() < 24 * 3600  # this test process has been running a while
+    assert _budget_left(argparse.Namespace(budget=60.0, started_seconds_ago=4.0)) == 56.0
+    assert _budget_left(argparse.Namespace(budget=2.0, started_seconds_ago=4.0)) == 1.0  # at most half of it
+    assert _budget_left(argparse.Namespace(budget=-1.0, started_seconds_ago=4.0)) == -1.0  # refused as given

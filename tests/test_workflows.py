@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from time import monotonic
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,9 @@ from lathe.errors import (
     SchemaMismatchError,
     TargetError,
 )
+from lathe.explain import Explainer
 from lathe.profile import Task
-from lathe.testing import mixed_table
+from lathe.testing import mixed_table, small_bundle
 
 
 def _train(source: Path, **options: object) -> lathe.Bundle:
@@ -287,3 +289,13 @@ def test_a_memory_limit_samples_the_search_and_refits_on_every_row() -> None:
     assert f"a sample of {rows['search_rows']:,} of the 2,400" in bundle.report_html
     with pytest.raises(InvalidParameterError, match="too few rows"):
         lathe.train(data, target="target", memory_limit=1e-7, trials=1, verbose=False)
+
+
+def test_the_mean_contributions_average_the_rows_the_budget_leaves_time_for() -> None:
+    bundle, rows = small_bundle(), mixed_table(300, "binary")
+    explainer = Explainer(bundle.plan, bundle.model)
+    assert len(workflows._explained(explainer, rows, None).base) == 300
+    assert len(workflows._explained(explainer, rows, monotonic() + 600).base) == 300
+    spent = workflows._explained(explainer, rows, monotonic() - 1)  # the budget is spent: the first rows only
+    assert len(spent.base) == workflows.EXPLAIN_FIRST
+    np.testing.assert_allclose(spent.values, explainer.explain(rows[: workflows.EXPLAIN_FIRST]).values)

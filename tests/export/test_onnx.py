@@ -235,3 +235,15 @@ def test_a_tuned_threshold_decides_the_label() -> None:
     assert ((scored["probability_yes"] >= 0.3) & (scored["probability_yes"] < 0.5)).any()  # the threshold matters
     assert (scored["prediction"] == np.where(scored["probability_yes"] >= 0.3, "yes", "no")).all()
     _checked(bundle, rows)
+
+
+@pytest.mark.parametrize("family", ["linear", "blend"])
+def test_a_skewed_features_signed_log_is_part_of_the_linear_map(family: str) -> None:
+    # mixed_table's "amount" is log-normal: the linear model, alone or in a blend, takes its signed
+    # log, which every format then computes (the equality tests above and in PMML and SQL).
+    pipeline = pipeline_of(small_bundle("binary", family))
+    linear = pipeline.model if isinstance(pipeline.model, Affine) else pipeline.model.linear
+    assert linear is not None
+    assert linear.logged is not None
+    assert [pipeline.features[k] for k in np.flatnonzero(linear.logged[0])] == ["amount"]
+    assert linear.weights[0][pipeline.features.index("amount")] == 0.0

@@ -347,8 +347,12 @@ def _margins(graph: _Graph, pipeline: Pipeline, features: str) -> str:
 
 
 def _affine(graph: _Graph, model: Affine, features: str) -> str:
-    product = graph.op("MatMul", features, graph.const(model.weights.T))
-    return graph.op("Add", product, graph.const(model.bias))
+    product = graph.op("Add", graph.op("MatMul", features, graph.const(model.weights.T)), graph.const(model.bias))
+    if model.logged is None:
+        return product
+    lengths = graph.op("Log", graph.op("Add", graph.op("Abs", features), graph.const(1.0)))
+    logs = graph.op("Mul", graph.op("Sign", features), lengths)  # sign(x) ln(1 + |x|)
+    return graph.op("Add", product, graph.op("MatMul", logs, graph.const(model.logged.T)))
 
 
 def _trees(graph: _Graph, pipeline: Pipeline, model: Trees, features: str) -> str:

@@ -19,7 +19,7 @@ from lathe.bundle import Bundle
 from lathe.errors import ExportError
 from lathe.features import CYCLES, DateParts, InputColumn, Transform
 from lathe.profile import Task
-from lathe.search import LIGHTGBM_ZERO, leaf_scale, linked, xgboost_trees
+from lathe.search import LIGHTGBM_ZERO, leaf_scale, linked, signed_log, xgboost_trees
 
 ZERO = LIGHTGBM_ZERO  # |x| at or below it counts as zero where a split reads zero as missing
 LOWEST = {"month": 1, "day": 1}  # a cyclic part's smallest value (0 for the others)
@@ -52,10 +52,18 @@ def waves(step: DateParts, part: str) -> Waves:
 
 @dataclass(frozen=True)
 class Affine:
-    """``margins = features @ weights.T + bias``: one row of ``weights`` per margin."""
+    """``margins = features @ weights.T + signed_log(features) @ logged.T + bias``: one row of
+    ``weights`` (and of ``logged``, where some features enter as their signed log,
+    sign(x) ln(1 + |x|)) per margin."""
 
     weights: np.ndarray  # (margins, features)
     bias: np.ndarray  # (margins,)
+    logged: np.ndarray | None = None  # (margins, features)
+
+    def margins(self, features: np.ndarray) -> np.ndarray:
+        """The margins of a feature matrix (a reference for the formats)."""
+        logged = 0.0 if self.logged is None else signed_log(features) @ self.logged.T
+        return np.asarray(features @ self.weights.T + logged + self.bias)
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,7 @@ class Pipeline:
         margins = np.zeros((len(features), self.margins))
         linear = self.model if isinstance(self.model, Affine) else self.model.linear
         if linear is not None:
-            margins += features @ linear.weights.T + linear.bias
+            margins += linear.margins(features)
         if isinstance(self.model, Trees):
             for tree in self.model.trees:
                 for r, row in enumerate(features):
@@ -155,7 +163,8 @@ def _described(model: Any, features: int, margins: int) -> Affine | Trees:
     family = getattr(model, "family", type(model).__name__)
     if family == "linear":
         weights = model.coef / model.scale
-        return Affine(weights, model.intercept - weights @ model.mean)
+        logged = np.where(model.skewed, weights, 0.0) if model.skewed.any() else None
+        return Affine(np.where(model.skewed, 0.0, weights), model.intercept - weights @ model.mean, logged)
     if family == "lightgbm":
         return _trees(model.booster)
     if family == "xgboost":
@@ -163,14 +172,16 @@ def _described(model: Any, features: int, margins: int) -> Affine | Trees:
     if family != "blend":
         raise ExportError(f"a {family} model cannot be exported yet; only linear, tree and blended models can")
     weights, bias, trees = np.zeros((margins, features)), np.full(margins, float(model.offset)), []
+    logged = np.zeros((margins, features))
     for weight, member in zip(model.weights, model.members, strict=True):
         part = _described(member, features, margins)
         linear = part if isinstance(part, Affine) else part.linear
         if linear is not None:
             weights, bias = weights + weight * linear.weights, bias + weight * linear.bias
+            logged += 0.0 if linear.logged is None else weight * linear.logged
         if isinstance(part, Trees):
             trees += [dataclasses.replace(t, value=tuple(weight * v for v in t.value)) for t in part.trees]
-    linear = Affine(weights, bias)
+    linear = Affine(weights, bias, logged if logged.any() else None)
     return Trees(tuple(trees), linear) if trees else linear
 
 

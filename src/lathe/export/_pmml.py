@@ -99,7 +99,7 @@ def build(pipeline: Pipeline) -> str:
     features = [derived[name] for name in pipeline.features]  # each feature's field, in matrix order
     scorer = pipeline.model
     if isinstance(scorer, Affine):
-        model = _affine(pipeline, scorer, features)
+        model = _affine(pipeline, scorer, features, fields)
     else:
         model = _trees(pipeline, scorer, features, target, fields)
     _top_level(model, pipeline, target, fields.transformations)
@@ -527,13 +527,27 @@ def _schema(fields: Iterable[str], target: str | None = None) -> ET.Element:
 # ---------------------------------------------------------------------------------------------- models
 
 
-def _affine(pipeline: Pipeline, affine: Affine, features: list[str]) -> ET.Element:
+def _affine(pipeline: Pipeline, affine: Affine, features: list[str], fields: _Fields) -> ET.Element:
     """A ``RegressionModel``: one table per margin, the link as its normalization."""
-    tables = [
-        (float(affine.bias[m]), list(zip(features, map(float, affine.weights[m]), strict=True)))
-        for m in range(pipeline.margins)
-    ]
+    tables = [(float(affine.bias[m]), _predictors(affine, m, features, fields)) for m in range(pipeline.margins)]
     return _link(pipeline, tables)
+
+
+def _predictors(affine: Affine, margin: int, features: list[str], fields: _Fields) -> list[tuple[str, float]]:
+    """Margin ``margin``'s (field, coefficient) pairs: the features, then the signed logs of those
+    that enter as such, each derived once (as sign(x) ln1p(|x|))."""
+    pairs = list(zip(features, map(float, affine.weights[margin]), strict=True))
+    if affine.logged is None:
+        return pairs
+    for k, weight in enumerate(affine.logged[margin]):
+        if weight != 0.0:
+            feature = features[k]
+            name = f"{feature}__signed_log"
+            if name not in fields.taken:
+                sign = _apply("if", _apply("lessThan", feature, 0.0), -1.0, 1.0)
+                fields.derive(name, _apply("*", sign, _apply("ln1p", _apply("abs", feature))))
+            pairs.append((name, float(weight)))
+    return pairs
 
 
 def _link(pipeline: Pipeline, tables: list[Table]) -> ET.Element:
@@ -576,14 +590,14 @@ def _trees(pipeline: Pipeline, ensemble: Trees, features: list[str], target: str
         margins.append(margin)
     linear = ensemble.linear
     if linear is None:
-        link = _link(pipeline, [(0.0, [(margin, 1.0)]) for margin in margins])
+        tables = [(0.0, [(margin, 1.0)]) for margin in margins]
     else:  # the blend's linear part is added in the link's tables
         tables = [
-            (float(linear.bias[m]), [(margin, 1.0), *zip(features, map(float, linear.weights[m]), strict=True)])
+            (float(linear.bias[m]), [(margin, 1.0), *_predictors(linear, m, features, fields)])
             for m, margin in enumerate(margins)
         ]
-        link = _link(pipeline, tables)
-    link.insert(0, _schema([*margins, *(features if linear is not None else [])], target))
+    link = _link(pipeline, tables)
+    link.insert(0, _schema(dict.fromkeys(name for _, predictors in tables for name, _ in predictors), target))
     _segment(chain, str(pipeline.margins + 1)).append(link)
     return model
 

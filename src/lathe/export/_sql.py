@@ -507,19 +507,31 @@ def _terms(pipeline: Pipeline, d: _Dialect) -> list[list[exp.Expression]]:
     """Per margin, the terms that add up to it: one per tree, and one per weight and the bias."""
     model = pipeline.model
     if isinstance(model, Affine):
-        return [_affine(weights, float(bias)) for weights, bias in zip(model.weights, model.bias, strict=True)]
+        return [_affine(model, m) for m in range(pipeline.margins)]
     terms: list[list[exp.Expression]] = [[] for _ in range(pipeline.margins)]
     for tree in model.trees:
         terms[tree.margin].append(_tree(tree, d))
     if model.linear is not None:
-        for m, (weights, bias) in enumerate(zip(model.linear.weights, model.linear.bias, strict=True)):
-            terms[m] += _affine(weights, float(bias))
+        for m in range(pipeline.margins):
+            terms[m] += _affine(model.linear, m)
     return terms
 
 
-def _affine(weights: np.ndarray, bias: float) -> list[exp.Expression]:
-    products = [exp.Mul(this=_number(float(w)), expression=_column(f"f{k}")) for k, w in enumerate(weights) if w != 0.0]
-    return [*products, _number(bias)]
+def _affine(affine: Affine, margin: int) -> list[exp.Expression]:
+    """Margin ``margin``'s terms of ``affine``: weight times feature, weight times the feature's
+    signed log (SIGN(f) * LN(1 + ABS(f))), and the bias."""
+    products = [
+        exp.Mul(this=_number(float(w)), expression=_column(f"f{k}"))
+        for k, w in enumerate(affine.weights[margin]) if w != 0.0
+    ]  # fmt: skip
+    if affine.logged is not None:
+        for k, w in enumerate(affine.logged[margin]):
+            if w != 0.0:
+                feature = _column(f"f{k}")
+                length = exp.Ln(this=exp.Add(this=_number(1.0), expression=exp.Abs(this=feature.copy())))
+                logged = exp.Mul(this=exp.Sign(this=feature), expression=length)
+                products.append(exp.Mul(this=_number(float(w)), expression=exp.Paren(this=logged)))
+    return [*products, _number(float(affine.bias[margin]))]
 
 
 def _tree(tree: Tree, d: _Dialect) -> exp.Expression:

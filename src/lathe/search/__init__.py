@@ -2,7 +2,7 @@
 
 from lathe.search._blend import BlendModel, load_model
 from lathe.search._leaderboard import Candidate, Leaderboard
-from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, use_threads
+from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, signed_log, use_threads
 from lathe.search._metrics import Metric, decided, metric_for, metrics_for
 from lathe.search._search import SEARCH_ROWS, Layout, SearchObserver, SearchSpec, refit, run_search
 from lathe.search._tree_shap import LIGHTGBM_ZERO, leaf_scale
@@ -30,6 +30,7 @@ __all__ = [
     "metrics_for",
     "refit",
     "run_search",
+    "signed_log",
     "split_below",
     "use_threads",
     "xgboost_trees",

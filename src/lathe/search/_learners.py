@@ -27,6 +27,7 @@ from lathe.profile import Task
 from lathe.search._single_row import SingleRow
 from lathe.search._tree_shap import TreeShap
 
+SKEW = 1.0  # sample skewness past which a linear model takes a feature's signed log
 THREADS = os.cpu_count() or 1  # LightGBM's and XGBoost's threads per fit or predict in this process
 
 
@@ -100,9 +101,33 @@ class Family(Protocol):
 # ---- regularised linear models ------------------------------------------------------
 
 
+def signed_log(X: np.ndarray) -> np.ndarray:
+    """sign(x) ln(1 + |x|): a long tail pulled in, the sign and the order kept."""
+    return np.asarray(np.sign(X) * np.log1p(np.abs(X)))
+
+
+def skewed(X: np.ndarray) -> np.ndarray:
+    """Which columns of ``X`` a linear model takes as their signed log: those with more than two
+    values whose sample skewness exceeds SKEW either way."""
+    centred = X - X.mean(axis=0)
+    spread = np.mean(centred**2, axis=0)
+    skewness = np.mean(centred**3, axis=0) / np.where(spread > 0, spread, 1.0) ** 1.5
+    low, high = X.min(axis=0), X.max(axis=0)
+    two_valued = (np.equal(X, low) | np.equal(X, high)).all(axis=0)
+    return np.asarray((np.abs(skewness) > SKEW) & ~two_valued)
+
+
+def _logged(X: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """A copy of ``X`` with ``columns`` (a boolean mask) as their signed log."""
+    shaped = X.astype("float64", copy=True)
+    shaped[:, columns] = signed_log(X[:, columns])
+    return shaped
+
+
 @dataclass(frozen=True)
 class LinearModel:
-    """Standardised inputs, then logistic (softmax) or ridge regression coefficients."""
+    """Standardised inputs (the signed log of the ``skewed`` ones), then logistic (softmax) or
+    ridge regression coefficients."""
 
     family: ClassVar[str] = "linear"
     task: Task
@@ -110,13 +135,18 @@ class LinearModel:
     scale: np.ndarray
     coef: np.ndarray  # (k, n_features); k = 1 for binary and regression
     intercept: np.ndarray  # (k,)
+    skewed: np.ndarray  # (n_features,) booleans
+
+    def standardised(self, X: np.ndarray) -> np.ndarray:
+        """``X`` as the coefficients take it: skewed columns as their signed log, then centred and scaled."""
+        return np.asarray((_logged(X, self.skewed) - self.mean) / self.scale)
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(((X - self.mean) / self.scale) @ self.coef.T + self.intercept)
+        return np.asarray(self.standardised(X) @ self.coef.T + self.intercept)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         # Coefficient times the centred (standardised) value: exact, since the training mean is 0.
-        z = (X - self.mean) / self.scale
+        z = self.standardised(X)
         parts = z[:, None, :] * self.coef[None, :, :]
         base = np.broadcast_to(self.intercept[None, :, None], (len(X), len(self.intercept), 1))
         return np.concatenate([parts, base], axis=2)
@@ -125,7 +155,7 @@ class LinearModel:
         return linked(self.task, self.margin(X))
 
     def save(self, folder: Path, stem: str = "model") -> str:
-        arrays = {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef", "intercept")}
+        arrays = {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef", "intercept", "skewed")}
         (folder / f"{stem}.linear.json").write_text(json.dumps(arrays))
         return f"{stem}.linear.json"
 
@@ -134,20 +164,28 @@ class Linear:
     """Regularised logistic regression (classification) or ridge regression."""
 
     name: ClassVar[str] = "linear"
-    portfolio: ClassVar[tuple[dict[str, Any], ...]] = ({"C": 1.0}, {"C": 0.05})
+    # signed_log: skewed features enter as their signed log (see ``skewed``); it helps some data
+    # sets (ames, hpc) and hurts others (diamonds, whose price grows faster than its carats), so
+    # it is searched.
+    portfolio: ClassVar[tuple[dict[str, Any], ...]] = ({"C": 1.0, "signed_log": True}, {"C": 0.05, "signed_log": False})
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        return {"C": trial.suggest_float("linear.C", 1e-3, 1e2, log=True)}
+        return {
+            "C": trial.suggest_float("linear.C", 1e-3, 1e2, log=True),
+            "signed_log": trial.suggest_categorical("linear.signed_log", [True, False]),
+        }
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit:  # fmt: skip
         del valid
-        mean = np.average(X, axis=0, weights=weight)
-        scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weight))
+        tails = skewed(X) if params.get("signed_log", True) else np.zeros(X.shape[1], dtype=bool)
+        shaped = _logged(X, tails)
+        mean = np.average(shaped, axis=0, weights=weight)
+        scale = np.sqrt(np.average((shaped - mean) ** 2, axis=0, weights=weight))
         scale[scale == 0] = 1.0
-        Z = (X - mean) / scale
+        Z = (shaped - mean) / scale
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if task is Task.REGRESSION:
@@ -156,11 +194,12 @@ class Linear:
             else:
                 logit = LogisticRegression(C=params["C"], max_iter=300, random_state=seed)
                 coef, intercept = _logistic(Z, y, task, n_classes, logit, weight)
-        return Fit(LinearModel(task, mean, scale, coef, np.asarray(intercept, dtype="float64")))
+        return Fit(LinearModel(task, mean, scale, coef, np.asarray(intercept, dtype="float64"), tails))
 
     def load(self, folder: Path, file: str, task: Task) -> Model:
         arrays = json.loads((folder / file).read_text())
-        return LinearModel(task, **{k: np.asarray(v, dtype="float64") for k, v in arrays.items()})
+        tails = np.asarray(arrays.pop("skewed", [False] * len(arrays["mean"])), dtype=bool)  # older bundles: none
+        return LinearModel(task, **{k: np.asarray(v, dtype="float64") for k, v in arrays.items()}, skewed=tails)
 
 
 def _logistic(
