@@ -6,6 +6,7 @@ place that knows their order.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import platform
@@ -48,6 +49,7 @@ from lathe.search import (
     metrics_for,
     refit,
     run_search,
+    useless_features,
 )
 
 HOLDOUT_SHARE = 0.2
@@ -180,13 +182,15 @@ def train(
     X = plan.training_matrix(split.train, targets, seed)
     if X.shape[1] == 0:
         raise TargetError(f"no column besides {target!r} can be used as a feature: {_left_out(plan)}")
+    spec = SearchSpec(
+        the_task, len(split.classes), the_metric, None, trials, seed,
+        folds=min(len(X), 5 if len(X) <= 20_000 else 3), rows=_search_rows(X, memory_limit),
+    )  # fmt: skip
+    plan, X = _pruned(plan, X, split, spec)
     search_budget = (
         None if budget is None else max(MIN_SEARCH * budget, budget - (monotonic() - started) - AFTER * budget)
     )
-    spec = SearchSpec(
-        the_task, len(split.classes), the_metric, search_budget, trials, seed,
-        folds=min(len(X), 5 if len(X) <= 20_000 else 3), rows=_search_rows(X, memory_limit),
-    )  # fmt: skip
+    spec = dataclasses.replace(spec, budget=search_budget)
     if len(X) > spec.rows:
         _display.status(f"comparing candidates on a sample of {spec.rows:,} of the {len(X):,} training rows")
     search_started = monotonic()
@@ -502,6 +506,21 @@ def _assemble(
 def _inputs(plan: FeaturePlan) -> list[dict[str, Any]]:
     categories = plan.categories()
     return [c.to_dict() | ({"categories": categories[c.name]} if c.name in categories else {}) for c in plan.inputs]
+
+
+def _pruned(plan: FeaturePlan, X: np.ndarray, split: _Split, spec: SearchSpec) -> tuple[FeaturePlan, np.ndarray]:
+    """The plan and training matrix less the features that helped no fold (``useless_features``)."""
+    _display.status("screening the features out of fold")
+    useless = useless_features(X, split.y_train, spec, split.layout, plan.feature_names)
+    if not useless:
+        return plan, X
+    _display.status(
+        f"left out {len(useless)} feature(s) that added nothing out of fold: "
+        + ", ".join(name for name, _ in useless[:8]) + (", ..." if len(useless) > 8 else "")
+    )  # fmt: skip
+    gone = {name for name, _ in useless}
+    kept = [j for j, name in enumerate(plan.feature_names) if name not in gone]
+    return dataclasses.replace(plan, dropped=plan.dropped + useless), X[:, kept]
 
 
 def _global_explanations(

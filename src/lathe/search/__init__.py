@@ -4,6 +4,7 @@ from lathe.search._blend import BlendModel, load_model
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, signed_log, use_threads
 from lathe.search._metrics import Metric, decided, metric_for, metrics_for
+from lathe.search._screen import useless_features
 from lathe.search._search import SEARCH_ROWS, Layout, SearchObserver, SearchSpec, refit, run_search
 from lathe.search._tree_shap import LIGHTGBM_ZERO, leaf_scale
 from lathe.search._xgboost import split_below, xgboost_trees
@@ -33,5 +34,6 @@ __all__ = [
     "signed_log",
     "split_below",
     "use_threads",
+    "useless_features",
     "xgboost_trees",
 ]
