@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from lathe.errors import InvalidParameterError
 from lathe.profile import Task
-from lathe.search import FAMILIES, Candidate, Layout, Leaderboard, SearchSpec, metric_for, refit, run_search
+from lathe.search import (
+    FAMILIES,
+    Candidate,
+    Layout,
+    Leaderboard,
+    SearchSpec,
+    _learners,
+    _search,
+    metric_for,
+    refit,
+    run_search,
+)
 from lathe.search._learners import skewed
 from lathe.search._search import _folds
 
@@ -36,6 +49,36 @@ def test_same_seed_and_trials_give_the_same_leaderboard(task: Task) -> None:
         (c.family, c.params, c.cv_score) for c in second.candidates
     ]
     assert {c.family for c in first.candidates} <= {"linear", "lightgbm", "xgboost", "blend"}
+
+
+def test_small_data_folds_are_fitted_side_by_side_on_one_thread_each_and_score_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(Task.BINARY)
+    spec = SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), trials=3)
+    fits: list[tuple[int, int]] = []  # (the thread fitting a fold, the threads its learner may use)
+    fitted = _search._fitted
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        fits.append((threading.get_ident(), _learners.threads()))
+        return fitted(*args, **kwargs)
+
+    monkeypatch.setattr(_search, "_fitted", recorded)
+    monkeypatch.setattr(_learners, "THREADS", 2)
+    side_by_side = run_search(X, y, spec)
+    assert fits
+    assert all(thread != threading.get_ident() and threads == 1 for thread, threads in fits)
+    fits.clear()
+    monkeypatch.setattr(_search, "SIDE_BY_SIDE", len(X) - 1)  # past it: one after another, on every core
+    one_after_another = run_search(X, y, spec)
+    assert fits
+    assert all(threads == 2 for _, threads in fits)
+    assert [(c.family, c.params) for c in side_by_side.candidates] == [
+        (c.family, c.params) for c in one_after_another.candidates
+    ]
+    assert [c.cv_score for c in side_by_side.candidates] == pytest.approx(
+        [c.cv_score for c in one_after_another.candidates], rel=1e-6
+    )
 
 
 def test_best_candidate_follows_the_metric_direction() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +30,7 @@ from lathe.search._tree_shap import TreeShap
 
 SKEW = 1.0  # sample skewness past which a linear model takes a feature's signed log
 THREADS = os.cpu_count() or 1  # LightGBM's and XGBoost's threads per fit or predict in this process
+_this_thread = threading.local()
 
 
 def use_threads(count: int) -> None:
@@ -36,6 +38,16 @@ def use_threads(count: int) -> None:
     processes, rather than as many as there are cores in each."""
     global THREADS
     THREADS = count
+
+
+def single_threaded() -> None:
+    """Make LightGBM and XGBoost use one thread in the calling thread: for fits side by side, one per core."""
+    _this_thread.threads = 1
+
+
+def threads() -> int:
+    """The threads a fit or predict in the calling thread uses: ``THREADS``, or one after ``single_threaded``."""
+    return int(getattr(_this_thread, "threads", THREADS))
 
 
 MAX_ROUNDS = 2000
@@ -242,7 +254,7 @@ class LightGBMModel:
             one = self._single_row(X[0])
             raw = one.reshape(1, -1) if len(one) > 1 else one
         else:
-            raw = np.asarray(self.booster.predict(X, num_threads=THREADS))
+            raw = np.asarray(self.booster.predict(X, num_threads=threads()))
         if self.task is Task.BINARY:
             return np.column_stack([1.0 - raw, raw])
         return raw
@@ -252,7 +264,7 @@ class LightGBMModel:
         return SingleRow(self.booster, self.booster.num_model_per_iteration())
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=THREADS))
+        raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=threads()))
         return raw.reshape(len(X), -1) * self._leaf_scale
 
     @cached_property
@@ -267,9 +279,9 @@ class LightGBMModel:
         # Exact TreeSHAP, with each leaf's weights tabulated once (see _tree_shap); LightGBM's own
         # pred_contrib where the tables would be too large. Per output (features + 1) columns.
         if self._tree_shap is None:
-            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=THREADS)) * self._leaf_scale
+            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=threads())) * self._leaf_scale
         else:
-            raw = self._tree_shap.contributions(X, THREADS)
+            raw = self._tree_shap.contributions(X, threads())
         return raw.reshape(len(X), -1, X.shape[1] + 1)
 
     @cached_property
@@ -310,7 +322,7 @@ class LightGBM:
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
     ) -> Fit:  # fmt: skip
-        config = {**_objective(task, n_classes), **self.fixed, **params, "seed": seed, "num_threads": THREADS}
+        config = {**_objective(task, n_classes), **self.fixed, **params, "seed": seed, "num_threads": threads()}
         config["bagging_freq"] = 1 if params.get("bagging_fraction", 1.0) < 1.0 else 0
         rounds = int(params.get("rounds", self.max_rounds))
         config.pop("rounds", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,10 +18,11 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 from lathe.profile import Task
 from lathe.search._blend import POOL, BlendModel, calibration, select_members
 from lathe.search._leaderboard import Candidate, Leaderboard
-from lathe.search._learners import FAMILIES, Fit, Model, linked
+from lathe.search._learners import FAMILIES, Fit, Model, linked, single_threaded, threads
 from lathe.search._metrics import Metric, tuned_threshold
 
 SEARCH_ROWS = 100_000
+SIDE_BY_SIDE = 20_000  # rows up to which the folds are fitted side by side, one per core
 REFIT_MARGIN = 1.3
 RESERVED = 3  # the refit of this many best candidates is kept back from the budget
 IMBALANCED = 0.2  # below this share of rows for the rarest class, balancing the classes is searched
@@ -215,38 +217,62 @@ def _evaluate(
     trial: optuna.Trial, family: str, params: dict[str, Any], data: _Data, spec: SearchSpec, clock: _Clock,
     first: bool,
 ) -> tuple[Candidate, np.ndarray]:  # fmt: skip
-    """The candidate, and its margins out of fold (NaN in rows no fold scores)."""
+    """The candidate, and its margins out of fold (NaN in rows no fold scores).
+
+    Up to ``SIDE_BY_SIDE`` rows, the folds are fitted side by side, one per core, each on one
+    thread: a small fit's threads mostly wait on each other, so this gives more candidates in the
+    budget than each fold on every core, one after another (bench/folds.py). Above it, the folds
+    are fitted one after another, each on every core.
+    """
     margin = np.full((len(data.y), 1 if spec.task is not Task.MULTICLASS else spec.n_classes), np.nan)
     scores: list[float] = []
     rounds: list[int] = []
-    started, predicting = time.monotonic(), 0.0
-    for step, (train, valid) in enumerate(data.folds):
-        fit = _fit(family, params, data, train, valid, spec)
-        before = time.monotonic()
-        margin[valid] = fit.model.margin(data.X[valid])
-        predicting += time.monotonic() - before
-        scores.append(spec.metric(data.y[valid], linked(spec.task, margin[valid])))
-        rounds += [fit.rounds] if fit.rounds else []
-        trial.report(spec.metric.signed(float(np.mean(scores))), step)
-        last = step == len(data.folds) - 1
-        if not first and not last and (clock.out_of_time() or trial.should_prune()):
-            raise _AbandonedError
-    scored = len(data.scored)
+    fitting = predicting = 0.0
+    lanes = min(threads(), len(data.folds)) if len(data.y) <= SIDE_BY_SIDE else 1
+    with ThreadPoolExecutor(lanes, initializer=single_threaded if lanes > 1 else None) as pool:
+        fitted = [pool.submit(_fold, family, params, data, fold, spec) for fold in data.folds[:lanes]]
+        for step, (_, valid) in enumerate(data.folds):
+            fold = fitted[step].result()
+            margin[valid] = fold.margin
+            fitting, predicting = fitting + fold.fit_seconds, predicting + fold.predict_seconds
+            scores.append(spec.metric(data.y[valid], linked(spec.task, fold.margin)))
+            rounds += [fold.rounds] if fold.rounds else []
+            trial.report(spec.metric.signed(float(np.mean(scores))), step)
+            last = step == len(data.folds) - 1
+            if not first and not last and (clock.out_of_time() or trial.should_prune()):
+                raise _AbandonedError  # after the folds still running (leaving the pool waits for them)
+            if step + lanes < len(data.folds):
+                fitted.append(pool.submit(_fold, family, params, data, data.folds[step + lanes], spec))
     candidate = Candidate(
         number=trial.number, family=family, params=params, cv_score=float(np.mean(scores)),
-        cv_std=float(np.std(scores)), fit_seconds=(time.monotonic() - started - predicting) / len(data.folds),
+        cv_std=float(np.std(scores)), fit_seconds=fitting / len(data.folds),
         elapsed_seconds=clock.elapsed(), rounds=int(np.mean(rounds) * 1.1) + 1 if rounds else None,
-        fold_scores=tuple(scores), predict_seconds_per_1k=predicting / scored * 1000,
+        fold_scores=tuple(scores), predict_seconds_per_1k=predicting / len(data.scored) * 1000,
     )  # fmt: skip
     return candidate, margin
 
 
-def _fit(
-    family: str, params: dict[str, Any], data: _Data, train: np.ndarray, valid: np.ndarray, spec: SearchSpec
-) -> Fit:
+@dataclass(frozen=True)
+class _Fold:
+    """One fold's fit: its margins on the held-out rows, boosting rounds, and seconds to fit and predict."""
+
+    margin: np.ndarray
+    rounds: int | None
+    fit_seconds: float
+    predict_seconds: float
+
+
+def _fold(
+    family: str, params: dict[str, Any], data: _Data, fold: tuple[np.ndarray, np.ndarray], spec: SearchSpec
+) -> _Fold:
+    train, valid = fold
     X, y, weight = data.X, data.y, data.weight
+    started = time.monotonic()
     rows = (X[train], y[train], None if weight is None else weight[train])
-    return _fitted(family, params, rows, spec, valid=(X[valid], y[valid]))
+    fit = _fitted(family, params, rows, spec, valid=(X[valid], y[valid]))
+    fitted = time.monotonic()
+    margin = fit.model.margin(X[valid])
+    return _Fold(margin, fit.rounds, fitted - started, time.monotonic() - fitted)
 
 
 def _blend(

@@ -239,7 +239,7 @@ class XGBoostModel:
         return 1 + max(margin for _, margin in self._trees)
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        return self._forest.margin(X, self._outputs, _learners.THREADS)
+        return self._forest.margin(X, self._outputs, _learners.threads())
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return _learners.linked(self.task, self.margin(X))
@@ -248,10 +248,10 @@ class XGBoostModel:
         # Exact TreeSHAP in double precision over the same trees (see _tree_shap); XGBoost's own
         # pred_contribs (single precision) where the tables would be too large.
         if self._tree_shap is None:
-            self.booster.set_param({"nthread": _learners.THREADS})
-            raw = self.booster.predict(xgb.DMatrix(X, nthread=_learners.THREADS), pred_contribs=True)
+            self.booster.set_param({"nthread": _learners.threads()})
+            raw = self.booster.predict(xgb.DMatrix(X, nthread=_learners.threads()), pred_contribs=True)
             return np.asarray(raw, dtype=np.float64).reshape(len(X), -1, X.shape[1] + 1)
-        return self._tree_shap.contributions(X, _learners.THREADS).reshape(len(X), -1, X.shape[1] + 1)
+        return self._tree_shap.contributions(X, _learners.threads()).reshape(len(X), -1, X.shape[1] + 1)
 
     @cached_property
     def _tree_shap(self) -> TreeShap | None:
@@ -291,15 +291,15 @@ class XGBoost:
     ) -> Fit:  # fmt: skip
         config = {
             "objective": OBJECTIVES[task], "eval_metric": METRICS[task], "tree_method": "hist", "seed": seed,
-            "nthread": _learners.THREADS, "verbosity": 0, **{k: v for k, v in params.items() if k != "rounds"},
+            "nthread": _learners.threads(), "verbosity": 0, **{k: v for k, v in params.items() if k != "rounds"},
         }  # fmt: skip
         if task is Task.MULTICLASS:
             config["num_class"] = n_classes
         rounds = int(params.get("rounds", MAX_ROUNDS))
-        train = xgb.QuantileDMatrix(X, y, weight=weight, nthread=_learners.THREADS)
+        train = xgb.QuantileDMatrix(X, y, weight=weight, nthread=_learners.threads())
         if valid is None:
             return Fit(XGBoostModel(task, xgb.train(config, train, num_boost_round=rounds)), rounds)
-        check = xgb.QuantileDMatrix(valid[0], valid[1], ref=train, nthread=_learners.THREADS)
+        check = xgb.QuantileDMatrix(valid[0], valid[1], ref=train, nthread=_learners.threads())
         booster = xgb.train(
             config, train, num_boost_round=rounds, evals=[(check, "valid")], early_stopping_rounds=PATIENCE,
             verbose_eval=False,
@@ -308,6 +308,6 @@ class XGBoost:
         return Fit(XGBoostModel(task, booster[:best]), best)
 
     def load(self, folder: Path, file: str, task: Task) -> Model:
-        booster = xgb.Booster(params={"nthread": _learners.THREADS})
+        booster = xgb.Booster(params={"nthread": _learners.threads()})
         booster.load_model(bytearray((folder / file).read_bytes()))
         return XGBoostModel(task, booster)
