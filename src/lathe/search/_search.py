@@ -239,7 +239,8 @@ def _evaluate(
             rounds += [fold.rounds] if fold.rounds else []
             trial.report(spec.metric.signed(float(np.mean(scores))), step)
             last = step == len(data.folds) - 1
-            if not first and not last and (clock.out_of_time() or trial.should_prune()):
+            a_fold = (fitting + predicting) / (step + 1)  # this candidate's: the next fold would end that far on
+            if not first and not last and (clock.out_of_time(a_fold) or trial.should_prune()):
                 raise _AbandonedError  # after the folds still running (leaving the pool waits for them)
             if step + lanes < len(data.folds):
                 fitted.append(pool.submit(_fold, family, params, data, data.folds[step + lanes], spec))
