@@ -52,7 +52,7 @@ def _edge_rows(bundle: Bundle, pipeline: Pipeline) -> pd.DataFrame:
     j = pipeline.features.index(FEATURE)
     values = []
     for split in _splits(bundle, j):
-        for at in (split_below(split), split):
+        for at in (float(split_below(split)), split):
             values += [at, float(np.nextafter(at, -np.inf)), float(np.nextafter(at, np.inf))]
     assert bundle.sample is not None
     rows = pd.concat([bundle.sample.head(1)] * len(values), ignore_index=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,42 @@ def test_budget_stops_the_search() -> None:
     X, y = _data(Task.BINARY, rows=2000)
     board = run_search(X, y, SearchSpec(Task.BINARY, 2, metric_for(Task.BINARY), budget=0.01))
     assert len(board.candidates) == 1  # the baseline always finishes
+
+
+def test_a_fit_still_going_when_the_budget_is_spent_is_cut_and_its_candidate_abandoned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _data(Task.REGRESSION, rows=5000)
+    slow = {"num_leaves": 255, "learning_rate": 0.01, "min_child_samples": 5, "feature_fraction": 1.0,
+            "bagging_fraction": 1.0, "lambda_l2": 0.001}  # fmt: skip
+    monkeypatch.setattr(type(FAMILIES["lightgbm"]), "portfolio", (slow,))
+    monkeypatch.setattr(_search, "PORTFOLIO", (("linear", 0), ("lightgbm", 0)))
+    started = time.monotonic()
+    board = run_search(X, y, SearchSpec(Task.REGRESSION, 0, metric_for(Task.REGRESSION), budget=2.0))
+    assert time.monotonic() - started < 3.0  # one fold of it alone takes several times the budget
+    assert [c.family for c in board.candidates] == ["linear"]
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "random_forest", "xgboost"])
+def test_a_fit_ends_after_the_round_where_stop_says_so(family: str) -> None:
+    X, y = _data(Task.BINARY)
+    asked = 0
+
+    def stop() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked >= 5
+
+    fit = FAMILIES[family].fit(X, y, Task.BINARY, FAMILIES[family].portfolio[0], n_classes=2, stop=stop)
+    assert fit.cut
+    whole = FAMILIES[family].fit(X, y, Task.BINARY, FAMILIES[family].portfolio[0], n_classes=2)
+    assert not whole.cut
+    assert _rounds(fit.model) == 5 < _rounds(whole.model)
+
+
+def _rounds(model: Any) -> int:
+    booster = model.booster
+    return int(booster.num_boosted_rounds() if hasattr(booster, "num_boosted_rounds") else booster.current_iteration())
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

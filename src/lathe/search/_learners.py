@@ -13,6 +13,7 @@ import json
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -88,14 +89,17 @@ def linked(task: Task, margin: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Fit:
-    """A fitted model and what the fit learned about its own size (boosting rounds)."""
+    """A fitted model, what the fit learned about its own size (boosting rounds), and whether
+    ``stop`` cut it short."""
 
     model: Model
     rounds: int | None = None
+    cut: bool = False
 
 
 class Family(Protocol):
-    """A kind of learner: its search space, strong defaults, fit and load."""
+    """A kind of learner: its search space, strong defaults, fit and load. ``fit`` asks ``stop``
+    after each boosting round or tree, and ends there where it answers True."""
 
     name: ClassVar[str]
     portfolio: ClassVar[tuple[dict[str, Any], ...]]
@@ -105,6 +109,7 @@ class Family(Protocol):
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Fit: ...  # fmt: skip
 
     def load(self, folder: Path, file: str, task: Task) -> Model: ...
@@ -190,8 +195,9 @@ class Linear:
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Fit:  # fmt: skip
-        del valid
+        del valid, stop  # a few seconds at most
         tails = skewed(X) if params.get("signed_log", True) else np.zeros(X.shape[1], dtype=bool)
         shaped = _logged(X, tails)
         mean = np.average(shaped, axis=0, weights=weight)
@@ -321,22 +327,36 @@ class LightGBM:
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Fit:  # fmt: skip
         config = {**_objective(task, n_classes), **self.fixed, **params, "seed": seed, "num_threads": threads()}
         config["bagging_freq"] = 1 if params.get("bagging_fraction", 1.0) < 1.0 else 0
         rounds = int(params.get("rounds", self.max_rounds))
         config.pop("rounds", None)
         train = lgb.Dataset(X, y, weight=weight, free_raw_data=True)
+        cut = _Cut(stop)
         if valid is None:
-            booster = lgb.train(config, train, num_boost_round=rounds)
-            return Fit(LightGBMModel(task, booster), rounds)
+            booster = lgb.train(config, train, num_boost_round=rounds, callbacks=[cut])
+            return Fit(LightGBMModel(task, booster), rounds, cut.cut)
         check = lgb.Dataset(valid[0], valid[1], reference=train)
-        stop = lgb.early_stopping(PATIENCE, verbose=False)
-        booster = lgb.train(config, train, num_boost_round=rounds, valid_sets=[check], callbacks=[stop])
-        return Fit(LightGBMModel(task, booster), booster.best_iteration or rounds)
+        early = lgb.early_stopping(PATIENCE, verbose=False)
+        booster = lgb.train(config, train, num_boost_round=rounds, valid_sets=[check], callbacks=[early, cut])
+        return Fit(LightGBMModel(task, booster), booster.best_iteration or rounds, cut.cut)
 
     def load(self, folder: Path, file: str, task: Task) -> Model:
         return LightGBMModel(task, lgb.Booster(model_str=(folder / file).read_text()))
+
+
+class _Cut:
+    """A LightGBM callback that ends the training where ``stop`` says so, and remembers it."""
+
+    def __init__(self, stop: Callable[[], bool] | None) -> None:
+        self.stop, self.cut = stop, False
+
+    def __call__(self, env: lgb.callback.CallbackEnv) -> None:
+        if self.stop is not None and self.stop():
+            self.cut = True
+            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
 
 class RandomForest(LightGBM):

@@ -12,7 +12,8 @@ Only subsets of ``Q = {j != i : o_j = 1}`` survive, and the sum is ``H[Q] / z_i`
     H[Q] = prod_{j in U\\Q} z_j  sum_k  k! (d-k-1)! / d!  [t^k] prod_{j in Q} (z_j + t)
 
 which depends on the leaf and ``Q`` alone (the idea of Fast TreeSHAP v2, Yang 2021). ``H`` is
-tabulated for every subset of every leaf's features when the model is loaded. Explaining a row then
+tabulated for every subset of every leaf's features, by a compiled loop, when the model is first
+explained. Explaining a row then
 takes one decision per split node, which clears the node's feature from the pattern of the leaves
 on the side the row does not take, and one look-up per distinct feature of each leaf's path,
 compiled with numba and shared between threads by trees (one row) or by rows (many); instead of
@@ -25,11 +26,11 @@ nodes' cover (sum of hessians) in place of the counts of rows, as XGBoost's own 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from math import factorial
 from typing import Any
 
 import lightgbm as lgb
@@ -70,9 +71,9 @@ class _Trees:
     leaf_start: list[int] = field(default_factory=lambda: [0])  # per leaf: its slots (distinct path features)
     offset: list[int] = field(default_factory=list)  # per leaf: its table
     table_size: int = 0
-    tables: list[np.ndarray] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)  # per leaf: its value
+    share: list[float] = field(default_factory=list)  # per slot: z, the share of rows that go the leaf's way
     target: list[int] = field(default_factory=list)  # per slot: output * (features + 1) + feature
-    gain: list[float] = field(default_factory=list)  # per slot: (1 - z) / z
     base: dict[int, float] = field(default_factory=dict)
 
     def add_tree(self, root: dict[str, Any], output: int, width: int) -> None:
@@ -108,15 +109,15 @@ class _Trees:
     def _leaf(self, index: int, value: float, output: int, width: int, path: dict[int, tuple[int, float]]) -> None:
         features = sorted(path, key=lambda f: path[f][0])
         shares = [path[f][1] for f in features]
-        self.base[output] = self.base.get(output, 0.0) + value * float(np.prod(shares))
+        self.base[output] = self.base.get(output, 0.0) + value * math.prod(shares)
         self.leaf_node.append(index)
         self.offset.append(self.table_size)
         self.table_size += 1 << len(features)
         if self.table_size > MAX_TABLE:
             raise OverflowError
-        self.tables.append(_table(value, shares))
+        self.value.append(value)
+        self.share += shares
         self.target += [output * width + f for f in features]
-        self.gain += [(1.0 - z) / z for z in shares]
         self.leaf_start.append(len(self.target))
 
 
@@ -127,19 +128,37 @@ def _count(node: dict[str, Any]) -> float:
     return count
 
 
-def _table(value: float, shares: list[float]) -> np.ndarray:
-    """``H[Q]`` times the leaf's value for every subset ``Q`` of its features (bit b for feature b)."""
-    d = len(shares)
-    polynomial = np.zeros((1, d + 1))
-    polynomial[0, 0] = 1.0  # coefficients of prod_{j in Q} (z_j + t), per Q
-    others = np.ones(1)  # prod_{j not in Q} z_j, per Q
-    for z in shares:
-        grown = polynomial * z
-        grown[:, 1:] += polynomial[:, :-1]
-        polynomial = np.vstack([polynomial, grown])
-        others = np.concatenate([others * z, others])
-    weights = np.array([factorial(k) * factorial(d - k - 1) / factorial(d) for k in range(d)])
-    return np.asarray(value * others * (polynomial[:, :d] @ weights))
+@numba.njit(cache=True)
+def _tables(value: np.ndarray, share: np.ndarray, leaf_start: np.ndarray, size: int) -> np.ndarray:
+    """Every leaf's table one after another: ``H[Q]`` times the leaf's value for every subset ``Q``
+    of its features (bit b for its slot b)."""
+    out = np.empty(size)
+    at = 0
+    for leaf in range(len(value)):
+        first, d = leaf_start[leaf], leaf_start[leaf + 1] - leaf_start[leaf]
+        polynomial = np.zeros((1 << d, d + 1))  # coefficients of prod_{j in Q} (z_j + t), per Q
+        polynomial[0, 0] = 1.0
+        others = np.ones(1 << d)  # prod_{j not in Q} z_j, per Q
+        for j in range(d):
+            z, half = share[first + j], 1 << j
+            for q in range(half):  # Q with j: Q without j times (z_j + t)
+                polynomial[half + q, 0] = polynomial[q, 0] * z
+                for k in range(1, d + 1):
+                    polynomial[half + q, k] = polynomial[q, k] * z + polynomial[q, k - 1]
+                others[half + q] = others[q]
+                others[q] *= z
+        weights = np.empty(d)  # k! (d-k-1)! / d! = 1 / (d * C(d-1, k))
+        choose = 1.0
+        for k in range(d):
+            weights[k] = 1.0 / (d * choose)
+            choose = choose * (d - 1 - k) / (k + 1)
+        for q in range(1 << d):
+            weighed = 0.0
+            for k in range(d):
+                weighed += polynomial[q, k] * weights[k]
+            out[at + q] = value[leaf] * others[q] * weighed
+        at += 1 << d
+    return out
 
 
 class TreeShap:
@@ -153,10 +172,12 @@ class TreeShap:
             trees.bit, trees.leaf_node, trees.leaf_start, trees.offset, trees.target,
         )]  # fmt: skip
         root, split_start, leaf_end, node, feature, left, right, bit, leaf_node, leaf_start, offset, target = ints
+        share = np.array(trees.share)
+        table = _tables(np.array(trees.value), share, leaf_start, trees.table_size)
         self.arrays: tuple[Any, ...] = (
             np.int64(trees.nodes), root, split_start, leaf_end, node, feature, np.array(trees.threshold),
             np.array(trees.missing, dtype=np.int8), np.array(trees.default_left, dtype=np.bool_), left, right, bit,
-            leaf_node, leaf_start, offset, np.concatenate(trees.tables), target, np.array(trees.gain),
+            leaf_node, leaf_start, offset, table, target, (1.0 - share) / share,
         )  # fmt: skip
         self.trees = len(trees.leaf_end) - 1
 

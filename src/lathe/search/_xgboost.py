@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -24,6 +25,7 @@ import numba
 import numpy as np
 import optuna
 import xgboost as xgb
+from numpy.typing import ArrayLike
 
 from lathe.profile import Task
 from lathe.search import _learners
@@ -38,20 +40,20 @@ ROWS_PER_THREAD = 2000  # fewer rows than this per thread are walked on one
 _FLOAT32_OVERFLOW = 2.0**128  # one float32 step beyond the largest
 
 
-def split_below(split: float) -> float:
-    """The largest double ``x`` with ``float32(x) < split`` (``split`` a float32): XGBoost's rule
-    ``float32(x) < split`` is ``x <= split_below(split)`` for every double ``x``.
+def split_below(split: ArrayLike) -> np.ndarray:
+    """The largest double ``x`` with ``float32(x) < split`` (``split`` float32 numbers, each worked
+    out apart): XGBoost's rule ``float32(x) < split`` is ``x <= split_below(split)`` for every double ``x``.
 
     Doubles round to the float32 below ``split`` up to the midpoint between the two, which
     itself rounds to the one of even mantissa.
     """
-    above = np.float32(split)
+    above = np.asarray(split, dtype=np.float32)
     with np.errstate(over="ignore"):  # below the lowest float32 is -inf: doubles from halfway to -2**128 round to it
         below = np.nextafter(above, np.float32(-np.inf))
-        lower = float(below) if np.isfinite(below) else -_FLOAT32_OVERFLOW
-        middle = (lower + float(above)) / 2  # exact: two neighbouring float32 need 25 bits
-        rounds_below = np.float32(middle) < above
-    return middle if rounds_below else float(np.nextafter(middle, -np.inf))
+        lower = np.where(np.isfinite(below), below.astype(np.float64), -_FLOAT32_OVERFLOW)
+        middle = (lower + above.astype(np.float64)) / 2  # exact: two neighbouring float32 need 25 bits
+        rounds_below = middle.astype(np.float32) < above
+    return np.where(rounds_below, middle, np.nextafter(middle, -np.inf))
 
 
 def xgboost_trees(booster: xgb.Booster) -> list[tuple[dict[str, Any], int]]:
@@ -75,7 +77,7 @@ def xgboost_trees(booster: xgb.Booster) -> list[tuple[dict[str, Any], int]]:
     if any(int(t["tree_param"]["size_leaf_vector"]) > 1 or any(t["split_type"]) for t in trees):
         raise ValueError("lathe reads XGBoost trees of numeric splits and one value per leaf, not categorical "
                          "splits or multi-target leaves")  # fmt: skip
-    roots = [(_nested(tree, 0), int(margin)) for tree, margin in zip(trees, model["model"]["tree_info"], strict=True)]
+    roots = [(_nested(tree), int(margin)) for tree, margin in zip(trees, model["model"]["tree_info"], strict=True)]
     offsets = _base_margins(learner["learner_model_param"]["base_score"], objective)
     margins = max(1, int(learner["learner_model_param"]["num_class"]))
     offsets = np.broadcast_to(offsets, margins)
@@ -91,17 +93,25 @@ def _base_margins(stored: str, objective: str) -> np.ndarray:
     return values
 
 
-def _nested(tree: dict[str, Any], node: int) -> dict[str, Any]:
-    cover = float(np.float32(tree["sum_hessian"][node]))
-    left, right = tree["left_children"][node], tree["right_children"][node]
-    value = float(np.float32(tree["split_conditions"][node]))  # a leaf's value, or a split's float32 threshold
-    if left == -1:
-        return {"leaf_value": value, "leaf_count": cover}
-    return {
-        "split_feature": int(tree["split_indices"][node]), "threshold": split_below(value), "decision_type": "<=",
-        "missing_type": "NaN", "default_left": bool(tree["default_left"][node]), "internal_count": cover,
-        "left_child": _nested(tree, left), "right_child": _nested(tree, right),
-    }  # fmt: skip
+def _nested(tree: dict[str, Any]) -> dict[str, Any]:
+    """``tree``'s nodes as nested dicts, its numbers converted for every node at once."""
+    cover = np.asarray(tree["sum_hessian"], dtype=np.float32).tolist()
+    conditions = np.asarray(tree["split_conditions"], dtype=np.float32)
+    values = conditions.tolist()  # a leaf's value, or a split's float32 threshold
+    thresholds = split_below(conditions).tolist()
+    left, right = tree["left_children"], tree["right_children"]
+    feature, default_left = tree["split_indices"], tree["default_left"]
+
+    def node(at: int) -> dict[str, Any]:
+        if left[at] == -1:
+            return {"leaf_value": values[at], "leaf_count": cover[at]}
+        return {
+            "split_feature": int(feature[at]), "threshold": thresholds[at], "decision_type": "<=",
+            "missing_type": "NaN", "default_left": bool(default_left[at]), "internal_count": cover[at],
+            "left_child": node(left[at]), "right_child": node(right[at]),
+        }  # fmt: skip
+
+    return node(0)
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,7 @@ class XGBoost:
     def fit(
         self, X: np.ndarray, y: np.ndarray, task: Task, params: dict[str, Any], n_classes: int = 0,
         valid: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0, weight: np.ndarray | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Fit:  # fmt: skip
         config = {
             "objective": OBJECTIVES[task], "eval_metric": METRICS[task], "tree_method": "hist", "seed": seed,
@@ -297,13 +308,17 @@ class XGBoost:
             config["num_class"] = n_classes
         rounds = int(params.get("rounds", MAX_ROUNDS))
         train = xgb.QuantileDMatrix(X, y, weight=weight, nthread=_learners.threads())
+        cut = _Cut(stop)
         if valid is None:
-            return Fit(XGBoostModel(task, xgb.train(config, train, num_boost_round=rounds)), rounds)
+            booster = xgb.train(config, train, num_boost_round=rounds, callbacks=[cut])
+            return Fit(XGBoostModel(task, booster), rounds, cut.cut)
         check = xgb.QuantileDMatrix(valid[0], valid[1], ref=train, nthread=_learners.threads())
         booster = xgb.train(
             config, train, num_boost_round=rounds, evals=[(check, "valid")], early_stopping_rounds=PATIENCE,
-            verbose_eval=False,
+            verbose_eval=False, callbacks=[cut],
         )  # fmt: skip
+        if cut.cut:  # possibly before early stopping has a best round
+            return Fit(XGBoostModel(task, booster), None, cut=True)
         best = booster.best_iteration + 1
         return Fit(XGBoostModel(task, booster[:best]), best)
 
@@ -311,3 +326,15 @@ class XGBoost:
         booster = xgb.Booster(params={"nthread": _learners.threads()})
         booster.load_model(bytearray((folder / file).read_bytes()))
         return XGBoostModel(task, booster)
+
+
+class _Cut(xgb.callback.TrainingCallback):
+    """Ends the training where ``stop`` says so, and remembers it."""
+
+    def __init__(self, stop: Callable[[], bool] | None) -> None:
+        super().__init__()
+        self.stop, self.cut = stop, False
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        self.cut = self.stop is not None and self.stop()
+        return self.cut
