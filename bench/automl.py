@@ -11,16 +11,19 @@ in the tool's own environment (build/bench-envs/; lathe and HGB in this one), dr
 bench/_automl_tools.py: it learns from train.parquet with the task, the target, the budget and the
 metric it is scored on, then predicts test_features.parquet. The bench scores the predictions itself
 (ROC AUC for binary, log loss for multiclass, RMSE for regression) and appends one line per run to
-build/bench-automl/results.jsonl as it finishes; a run already there (same tool, data set and budget)
-is skipped, so a stopped bench resumes where it was; --retry-failed runs the failed ones again. A run
-still going at 5 x its budget + 300 s is ended and counts as failed. The tables go to bench/RESULTS.md
-(section "automl").
+bench/automl-results.jsonl as it finishes; a run already there (same tool, data set and budget) is
+skipped, so a stopped bench resumes where it was; --retry-failed runs the failed ones again, --rerun
+the chosen ones (after a change to lathe: --tools lathe --rerun). That file is kept in the repository,
+so that the peers' runs, an hour and more, need not be made again on another machine; the
+predictions stay in build/, and lathe's lead over HGB is worked out where both tools' are there. A
+run still going at 5 x its budget + 300 s is ended and counts as failed. The tables go to
+bench/RESULTS.md (section "automl").
 
 Usage, from the repository root (the whole bench takes about 3 hours on 2 cores):
     python bench/automl.py --background       # detached: log in build/bench-automl/log.txt
     python bench/automl.py [--tools lathe,flaml] [--datasets credit,weather] [--budget 60]
-                           [--aim-budget 300] [--retry-failed]
-    python bench/automl.py --report           # only rebuild the table from results.jsonl
+                           [--aim-budget 300] [--retry-failed] [--rerun]
+    python bench/automl.py --report           # only rebuild the table from the results
 Stop a background run with: kill $(cat build/bench-automl/pid)
 """
 
@@ -51,14 +54,15 @@ from _results import own_environment, record
 from lathe.datasets import flights
 
 OUT = Path("build/bench-automl")
-DATA, RUNS, RESULTS_FILE, LOG, PID = OUT / "data", OUT / "runs", OUT / "results.jsonl", OUT / "log.txt", OUT / "pid"
+DATA, RUNS, LOG, PID = OUT / "data", OUT / "runs", OUT / "log.txt", OUT / "pid"
+RESULTS_FILE = Path(__file__).with_name("automl-results.jsonl")
 TOOLS_SCRIPT = Path(__file__).with_name("_automl_tools.py")
 CORES = 2
 SEED = 0
 METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 HIGHER_IS_BETTER = {"roc_auc"}
 BOOTSTRAP = 1000  # resamples of the holdout rows for the interval of lathe's lead over HGB
-Run = dict[str, Any]  # one line of results.jsonl, or a data set's meta.json
+Run = dict[str, Any]  # one line of the results file, or a data set's meta.json
 Runs = dict[tuple[str, str], Run | None]  # (tool, data set): its latest run at its budget, if any
 
 
@@ -347,9 +351,10 @@ def _budget(tool: str, budget: float, aim: float) -> float:
     return aim if TOOLS[tool].aim else budget
 
 
-def run(tools: list[str], names: list[str], budget: float, aim: float, retry_failed: bool) -> None:
-    """Run each pair not yet in results.jsonl, data set by data set, appending each result as it comes."""
-    done = {key for key, r in _latest(_records()).items() if not (retry_failed and r["error"])}
+def run(tools: list[str], names: list[str], budget: float, aim: float, retry_failed: bool, rerun: bool) -> None:
+    """Run each pair not yet in the results (or failed there, with ``retry_failed``; every pair, with
+    ``rerun``), data set by data set, appending each result as it comes."""
+    done = {key for key, r in _latest(_records()).items() if not (rerun or (retry_failed and r["error"]))}
     for dataset in names:
         for tool in tools:
             seconds = _budget(tool, budget, aim)
@@ -371,7 +376,7 @@ def ranks(values: pd.DataFrame, metrics: pd.Series) -> pd.DataFrame:
 
 
 def report(budget: float, aim: float) -> str:
-    """The section for bench/RESULTS.md, from results.jsonl: the data sets, each tool's metric per data
+    """The section for bench/RESULTS.md, from the results file: the data sets, each tool's metric per data
     set, and per tool its mean rank, train time against the budget and peak memory."""
     latest = _latest(_records())
     runs = {(tool, name): latest.get((tool, name, _budget(tool, budget, aim))) for tool in TOOLS for name in DATASETS}
@@ -453,11 +458,13 @@ def _against_baseline(runs: Runs, metas: dict[str, Run], budget: float) -> list[
     verdicts = []
     for name, meta in metas.items():
         pair = [runs[tool, name] for tool in ("lathe", "hgb")]
+        files = [RUNS / name / f"{tool}-{budget:g}" / "predictions.parquet" for tool in ("lathe", "hgb")]
         if any(run is None or run["error"] for run in pair):
             continue
-        predicted = [
-            pd.read_parquet(RUNS / name / f"{tool}-{budget:g}" / "predictions.parquet") for tool in ("lathe", "hgb")
-        ]
+        if not all(file.is_file() for file in files):
+            lines.append(f"| {name} | | | predictions not on this machine: `--tools lathe,hgb --rerun` |")
+            continue
+        predicted = [pd.read_parquet(file) for file in files]
         truth = pd.read_parquet(DATA / name / "test.parquet")[meta["target"]].reset_index(drop=True)
         sign = 1.0 if meta["metric"] in HIGHER_IS_BETTER else -1.0
         rng = np.random.default_rng(SEED)
@@ -527,7 +534,9 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, of: " + ", ".join(DATASETS))
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--aim-budget", type=float, default=300.0, help="AutoGluon best_quality's budget")
-    parser.add_argument("--retry-failed", action="store_true", help="run again the pairs that failed")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--retry-failed", action="store_true", help="run again the pairs that failed")
+    again.add_argument("--rerun", action="store_true", help="run again the chosen pairs, even where they have a result")
     parser.add_argument("--report", action="store_true", help="only rebuild the table from the results")
     parser.add_argument("--background", action="store_true", help="run detached, logging to " + str(LOG))
     args = parser.parse_args()
@@ -543,7 +552,7 @@ def main() -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the running tool is ended too
         _claim()
         try:
-            run(tools, names, args.budget, args.aim_budget, args.retry_failed)
+            run(tools, names, args.budget, args.aim_budget, args.retry_failed, args.rerun)
         finally:
             PID.unlink(missing_ok=True)
     text = report(args.budget, args.aim_budget)
