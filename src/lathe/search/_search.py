@@ -212,16 +212,9 @@ def _fitted(
         weight = balance if weight is None else weight * balance
     learner_params = {k: v for k, v in params.items() if k != "balanced"}
     return FAMILIES[family].fit(
-        X,
-        y,
-        spec.task,
-        learner_params,
-        n_classes=spec.n_classes,
-        valid=valid,
-        seed=spec.seed,
-        weight=weight,
+        X, y, spec.task, learner_params, n_classes=spec.n_classes, valid=valid, seed=spec.seed, weight=weight,
         stop=stop,
-    )
+    )  # fmt: skip
 
 
 def _evaluate(
@@ -279,13 +272,9 @@ class _Fold:
 
 
 def _fold(
-    family: str,
-    params: dict[str, Any],
-    data: _Data,
-    fold: tuple[np.ndarray, np.ndarray],
-    spec: SearchSpec,
+    family: str, params: dict[str, Any], data: _Data, fold: tuple[np.ndarray, np.ndarray], spec: SearchSpec,
     stop: Callable[[], bool] | None,
-) -> _Fold:
+) -> _Fold:  # fmt: skip
     train, valid = fold
     X, y, weight = data.X, data.y, data.weight
     started = time.monotonic()

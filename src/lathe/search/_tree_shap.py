@@ -13,14 +13,14 @@ Only subsets of ``Q = {j != i : o_j = 1}`` survive, and the sum is ``H[Q] / z_i`
 
 which depends on the leaf and ``Q`` alone (the idea of Fast TreeSHAP v2, Yang 2021). ``H`` is
 tabulated for every subset of every leaf's features, by a compiled loop, when the model is first
-explained. Explaining a row then
-takes one decision per split node, which clears the node's feature from the pattern of the leaves
-on the side the row does not take, and one look-up per distinct feature of each leaf's path,
-compiled with numba and shared between threads by trees (one row) or by rows (many); instead of
-the recursive walk with its O(d^2) arithmetic per leaf. The base value is ``sum over leaves of v
-prod_{j in U} z_j``. A model whose tables would pass ``MAX_TABLE`` values (very deep trees) has no
-``TreeShap``; LightGBM's own is used for it. XGBoost's trees come in LightGBM's layout, their
-nodes' cover (sum of hessians) in place of the counts of rows, as XGBoost's own TreeSHAP weighs them.
+explained. Explaining a row then takes one decision per split node, which clears the node's
+feature from the pattern of the leaves on the side the row does not take, and one look-up per
+distinct feature of each leaf's path, compiled with numba and shared between threads by trees
+(one row) or by rows (many); instead of the recursive walk with its O(d^2) arithmetic per leaf.
+The base value is ``sum over leaves of v prod_{j in U} z_j``. A model whose tables would pass
+``MAX_TABLE`` values (very deep trees) has no ``TreeShap``; LightGBM's own is used for it.
+XGBoost's trees come in LightGBM's layout, their nodes' cover (sum of hessians) in place of the
+counts of rows, as XGBoost's own TreeSHAP weighs them.
 """
 
 from __future__ import annotations
