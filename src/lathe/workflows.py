@@ -67,8 +67,8 @@ EXPLAIN_FIRST = 50  # rows explained before the time they take is known
 EXPLAIN_SHARE = 0.5  # of the budget's time left, the most the mean contributions may take
 DEPENDENCE_ROWS = 500
 DEPENDENCE_COLUMNS = 4
-LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "xgboost-cpu", "scikit-learn", "numpy", "pandas",
-             "optuna")  # fmt: skip
+LIBRARIES = ("lathe", "duckdb", "ibis-framework", "lightgbm", "xgboost-cpu", "catboost", "scikit-learn", "numpy",
+             "pandas", "optuna")  # fmt: skip
 
 
 @dataclass(frozen=True)

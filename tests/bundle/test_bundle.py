@@ -25,7 +25,7 @@ def test_rows_are_predicted_as_their_data_frame_is(task: str) -> None:
     assert list(fast.columns) == list(slow.columns)
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "catboost"])
 @pytest.mark.parametrize(("task", "classes"), [(Task.BINARY, 2), (Task.MULTICLASS, 3), (Task.REGRESSION, 0)])
 def test_one_row_at_a_time_is_predicted_as_in_a_batch(task: Task, classes: int, name: str) -> None:
     # One row takes LightGBM's single-row path, set up once, or lathe's branching walk of XGBoost's

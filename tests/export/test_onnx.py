@@ -21,7 +21,7 @@ from lathe.profile import Task
 from lathe.testing import mixed_table, reviews_table, shops_table, small_bundle
 
 TASKS = ("binary", "multiclass", "regression")
-FAMILIES = ("linear", "lightgbm", "xgboost", "random_forest", "blend")
+FAMILIES = ("linear", "lightgbm", "xgboost", "catboost", "random_forest", "blend")
 SEPARATORS = ("\t", "\n", "\u00a0", "\u3000", "  ", " \u2003 ", " ", "\x0b\x1c")
 
 

@@ -45,7 +45,7 @@ def _checked(bundle: Bundle, extra: pd.DataFrame | None = None) -> dict[str, obj
     return compare(bundle, rows, score(build(pipeline), rows, pipeline), "JPMML")
 
 
-@pytest.mark.parametrize("family", ["linear", "lightgbm", "xgboost", "blend"])
+@pytest.mark.parametrize("family", ["linear", "lightgbm", "xgboost", "catboost", "blend"])
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_jpmml_reproduces_the_bundle(task: str, family: str) -> None:
     _checked(_bundle(task, family))  # raises where JPMML's scores differ from the bundle's by over 1e-6

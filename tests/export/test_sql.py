@@ -28,7 +28,7 @@ from lathe.testing import mixed_table, reviews_table, shops_table, small_bundle
 from tests.export._probe import feature_probe
 
 TASKS = ("binary", "multiclass", "regression")
-FAMILIES = ("linear", "lightgbm", "xgboost", "blend")
+FAMILIES = ("linear", "lightgbm", "xgboost", "catboost", "blend")
 SPARK_CASES = (("binary", "lightgbm"), ("multiclass", "linear"), ("regression", "lightgbm"))  # one per task: slow
 _BUNDLES: dict[tuple[str, str, str, int], tuple[Bundle, Pipeline]] = {}
 

@@ -112,3 +112,21 @@ def test_a_blend_too_slow_to_refit_is_selected_again_without_its_costliest_membe
     assert blend is not None
     assert {n for n, _ in blend.params["members"]} == {1, 2}
     assert metric.signed(blend.cv_score) > metric.signed(board.best.cv_score)
+
+
+def test_a_calibrated_model_wins_the_tie_with_the_model_it_calibrates() -> None:
+    # Platt scaling leaves each fold's ROC AUC as it was: the calibrated model ("blend") ties.
+    X, y = _data(Task.BINARY, rows=2000)
+    margin = 3 * (X[:, :1] + np.sin(2 * X[:, 1:2])) + 1  # overconfident and shifted
+    folds = [(np.arange(2000)[i::4], np.arange(2000)[i::4]) for i in range(4)]
+    data = _search._Data(X, y, None, folds)
+    metric = metric_for(Task.BINARY)
+    spec = SearchSpec(Task.BINARY, 2, metric)
+    scores = [metric(y[v], linked(Task.BINARY, margin[v])) for _, v in folds]
+    single = Candidate(0, "linear", {}, float(np.mean(scores)), float(np.std(scores)), 0.1, 1.0,
+                       fold_scores=tuple(scores))  # fmt: skip
+    board = Leaderboard(metric.name, metric.greater_is_better, (single,))
+    calibrated = _search._blend(board, {0: margin}, data, spec, _search._Clock(None, refit_factor=1.0), number=1)
+    assert calibrated is not None
+    assert calibrated.cv_score == single.cv_score
+    assert board.with_candidate(calibrated).best is calibrated

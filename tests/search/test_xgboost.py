@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lathe.profile import Task
-from lathe.search import FAMILIES, _learners, _tree_shap, _xgboost, split_below, use_threads, xgboost_trees
+from lathe.search import FAMILIES, _learners, _tree_shap, _tree_walk, _xgboost, split_below, use_threads, xgboost_trees
 from lathe.search._xgboost import XGBoostModel
 
 LEARNER = FAMILIES["xgboost"]
@@ -156,7 +156,7 @@ def test_many_rows_walked_on_several_threads_give_the_same_numbers(monkeypatch: 
     try:
         alone = model.margin(many)
         use_threads(3)
-        monkeypatch.setattr(_xgboost, "ROWS_PER_THREAD", 100)
+        monkeypatch.setattr(_tree_walk, "ROWS_PER_THREAD", 100)
         np.testing.assert_array_equal(model.margin(many), alone)
     finally:
         use_threads(threads)

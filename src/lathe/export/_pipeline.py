@@ -2,9 +2,9 @@
 
 A ``Pipeline`` holds the raw inputs and their kinds, the fitted transforms that make the features
 (``FeaturePlan.steps``, with the redundant outputs dropped), the model as either an affine map
-(``Affine``) or a sum of decision trees (``Trees``: LightGBM's, or XGBoost's with its base score
-as a tree of one leaf per margin), and the link from the model's margins to the prediction.
-Formats translate this description; none reads a learner's objects.
+(``Affine``) or a sum of decision trees (``Trees``: LightGBM's, or XGBoost's or CatBoost's with
+its base score as a tree of one leaf per margin), and the link from the model's margins to the
+prediction. Formats translate this description; none reads a learner's objects.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from lathe.bundle import Bundle
 from lathe.errors import ExportError
 from lathe.features import CYCLES, DateParts, InputColumn, Transform
 from lathe.profile import Task
-from lathe.search import LIGHTGBM_ZERO, leaf_scale, linked, signed_log, xgboost_trees
+from lathe.search import LIGHTGBM_ZERO, leaf_scale, linked, signed_log
 
 ZERO = LIGHTGBM_ZERO  # |x| at or below it counts as zero where a split reads zero as missing
 LOWEST = {"month": 1, "day": 1}  # a cyclic part's smallest value (0 for the others)
@@ -167,8 +167,8 @@ def _described(model: Any, features: int, margins: int) -> Affine | Trees:
         return Affine(np.where(model.skewed, 0.0, weights), model.intercept - weights @ model.mean, logged)
     if family == "lightgbm":
         return _trees(model.booster)
-    if family == "xgboost":
-        return _xgboost(model.booster)
+    if family in ("xgboost", "catboost"):
+        return _walked(model)
     if family != "blend":
         raise ExportError(f"a {family} model cannot be exported yet; only linear, tree and blended models can")
     weights, bias, trees = np.zeros((margins, features)), np.full(margins, float(model.offset)), []
@@ -194,14 +194,14 @@ def _trees(booster: Any) -> Trees:
     return Trees(trees)
 
 
-def _xgboost(booster: Any) -> Trees:
-    """XGBoost's trees, read from its JSON model: each split's ``float32(x) < split`` as ``x <=``
-    the largest double that XGBoost sends left, and the base score as a one-leaf tree per margin
-    (see ``lathe.search.xgboost_trees``)."""
+def _walked(model: Any) -> Trees:
+    """XGBoost's or CatBoost's trees as lathe reads them from the library's JSON model: each split's
+    float32 rule as ``x <=`` the largest double that the library sends left, and the base score (or
+    bias) as a one-leaf tree per margin (see ``lathe.search.xgboost_trees`` and ``catboost_trees``)."""
     try:
-        trees = xgboost_trees(booster)
+        trees = model.trees
     except ValueError as exc:
-        raise ExportError(f"this XGBoost model cannot be exported: {exc}") from None
+        raise ExportError(f"this {model.family} model cannot be exported: {exc}") from None
     return Trees(tuple(_tree(root, margin, 1.0) for root, margin in trees))
 
 

@@ -1,13 +1,15 @@
 """Search: candidates from several learner families, compared honestly by cross-validation."""
 
 from lathe.search._blend import BlendModel, load_model
+from lathe.search._catboost import catboost_trees
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, signed_log, use_threads
 from lathe.search._metrics import Metric, decided, metric_for, metrics_for
 from lathe.search._screen import useless_features
 from lathe.search._search import SEARCH_ROWS, Layout, SearchObserver, SearchSpec, refit, run_search
 from lathe.search._tree_shap import LIGHTGBM_ZERO, leaf_scale
-from lathe.search._xgboost import split_below, xgboost_trees
+from lathe.search._tree_walk import split_below
+from lathe.search._xgboost import xgboost_trees
 
 __all__ = [
     "FAMILIES",
@@ -23,6 +25,7 @@ __all__ = [
     "Model",
     "SearchObserver",
     "SearchSpec",
+    "catboost_trees",
     "decided",
     "leaf_scale",
     "linked",

@@ -58,9 +58,10 @@ class Leaderboard:
     threshold: float | None = None
 
     def ranked(self) -> list[Candidate]:
-        """Candidates, best first."""
+        """Candidates, best first; on a tie, a blend first (it is kept only where it beats the best
+        candidate, or calibrates it without changing its score: ROC AUC, say), then the earliest."""
         sign = -1.0 if self.greater_is_better else 1.0
-        return sorted(self.candidates, key=lambda c: (sign * c.cv_score, c.number))
+        return sorted(self.candidates, key=lambda c: (sign * c.cv_score, c.family != "blend", c.number))
 
     @property
     def best(self) -> Candidate:

@@ -3,8 +3,8 @@
 A fitted model predicts class probabilities (n x k) for classification and numbers for
 regression, from the plan's float64 feature matrix; ``fit`` honours per-row weights
 (``weight``: non-negative, one per row of ``X``). Models are saved as text (LightGBM's
-own model format) or JSON (XGBoost's, and lathe's for linear models); nothing is ever pickled.
-XGBoost lives in ``_xgboost``.
+own model format) or JSON (XGBoost's, CatBoost's, and lathe's for linear models); nothing is ever
+pickled. XGBoost lives in ``_xgboost``, CatBoost in ``_catboost``.
 """
 
 from __future__ import annotations
@@ -406,6 +406,10 @@ def _objective(task: Task, n_classes: int) -> dict[str, Any]:
     return {"objective": "regression", "metric": "l2"}
 
 
-from lathe.search._xgboost import XGBoost  # noqa: E402  (in its own module, built on the names above)
+# In their own modules, built on the names above.
+from lathe.search._catboost import CatBoost  # noqa: E402
+from lathe.search._xgboost import XGBoost  # noqa: E402
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM(), XGBoost(), RandomForest(), ExtraTrees())}
+FAMILIES: dict[str, Family] = {
+    f.name: f for f in (Linear(), LightGBM(), XGBoost(), RandomForest(), ExtraTrees(), CatBoost())
+}

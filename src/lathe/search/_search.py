@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -174,8 +175,8 @@ def _study(seed: int) -> optuna.Study:
 
 
 PORTFOLIO = (
-    ("linear", 0), ("lightgbm", 0), ("xgboost", 0), ("lightgbm", 1), ("extra_trees", 0), ("random_forest", 0),
-    ("linear", 1), ("xgboost", 1), ("lightgbm", 2),
+    ("linear", 0), ("lightgbm", 0), ("xgboost", 0), ("catboost", 0), ("lightgbm", 1), ("extra_trees", 0),
+    ("random_forest", 0), ("linear", 1), ("xgboost", 1), ("lightgbm", 2), ("catboost", 1),
 )  # fmt: skip
 
 
@@ -221,7 +222,9 @@ def _evaluate(
     trial: optuna.Trial, family: str, params: dict[str, Any], data: _Data, spec: SearchSpec, clock: _Clock,
     first: bool,
 ) -> tuple[Candidate, np.ndarray]:  # fmt: skip
-    """The candidate, and its margins out of fold (NaN in rows no fold scores).
+    """The candidate, and its margins out of fold (NaN in rows no fold scores); abandoned (but for
+    the ``first``) as soon as it could not finish within the budget, its folds taking as long as
+    those so far.
 
     Up to ``SIDE_BY_SIDE`` rows, the folds are fitted side by side, one per core, each on one
     thread: a small fit's threads mostly wait on each other, so this gives more candidates in the
@@ -233,12 +236,23 @@ def _evaluate(
     rounds: list[int] = []
     fitting = predicting = 0.0
     lanes = min(threads(), len(data.folds)) if len(data.y) <= SIDE_BY_SIDE else 1
-    stop = None if first else clock.out_of_time  # a fit still going when the budget is spent ends there
+    given_up = threading.Event()  # the candidate is abandoned: its folds still going end too
+
+    def out_of_time(ahead: float) -> bool:
+        return given_up.is_set() or clock.out_of_time(ahead)
+
+    stop = None if first else out_of_time
+
+    def submit(pool: ThreadPoolExecutor, step: int) -> Future[_Fold]:
+        later = math.ceil((len(data.folds) - step - 1) / lanes)  # rounds of folds after this one
+        return pool.submit(_fold, family, params, data, data.folds[step], spec, stop, later)
+
     with ThreadPoolExecutor(lanes, initializer=single_threaded if lanes > 1 else None) as pool:
-        fitted = [pool.submit(_fold, family, params, data, fold, spec, stop) for fold in data.folds[:lanes]]
+        fitted = [submit(pool, step) for step in range(lanes)]
         for step, (_, valid) in enumerate(data.folds):
             fold = fitted[step].result()
             if fold.margin is None:
+                given_up.set()
                 raise _AbandonedError  # cut short by the clock
             margin[valid] = fold.margin
             fitting, predicting = fitting + fold.fit_seconds, predicting + fold.predict_seconds
@@ -246,11 +260,13 @@ def _evaluate(
             rounds += [fold.rounds] if fold.rounds else []
             trial.report(spec.metric.signed(float(np.mean(scores))), step)
             last = step == len(data.folds) - 1
-            a_fold = (fitting + predicting) / (step + 1)  # this candidate's: the next fold would end that far on
-            if not first and not last and (clock.out_of_time(a_fold) or trial.should_prune()):
-                raise _AbandonedError  # after the folds still running (leaving the pool waits for them)
+            a_fold = (fitting + predicting) / (step + 1)
+            rest = a_fold * math.ceil((len(data.folds) - step - 1) / lanes)  # this candidate would end that far on
+            if not first and not last and (clock.out_of_time(rest) or trial.should_prune()):
+                given_up.set()
+                raise _AbandonedError  # once the folds still going end (leaving the pool waits for them)
             if step + lanes < len(data.folds):
-                fitted.append(pool.submit(_fold, family, params, data, data.folds[step + lanes], spec, stop))
+                fitted.append(submit(pool, step + lanes))
     candidate = Candidate(
         number=trial.number, family=family, params=params, cv_score=float(np.mean(scores)),
         cv_std=float(np.std(scores)), fit_seconds=fitting / len(data.folds),
@@ -273,13 +289,19 @@ class _Fold:
 
 def _fold(
     family: str, params: dict[str, Any], data: _Data, fold: tuple[np.ndarray, np.ndarray], spec: SearchSpec,
-    stop: Callable[[], bool] | None,
+    out_of_time: Callable[[float], bool] | None, later: int,
 ) -> _Fold:  # fmt: skip
+    """One fold fitted and scored; its fit cut short where ``out_of_time`` says that its candidate
+    could no longer finish: this fold, then ``later`` rounds of folds, each as long as this one so far."""
     train, valid = fold
     X, y, weight = data.X, data.y, data.weight
     started = time.monotonic()
+
+    def stop() -> bool:
+        return out_of_time is not None and out_of_time(later * (time.monotonic() - started))
+
     rows = (X[train], y[train], None if weight is None else weight[train])
-    fit = _fitted(family, params, rows, spec, valid=(X[valid], y[valid]), stop=stop)
+    fit = _fitted(family, params, rows, spec, valid=(X[valid], y[valid]), stop=None if out_of_time is None else stop)
     fitted = time.monotonic()
     if fit.cut:
         return _Fold(None, None, fitted - started, 0.0)

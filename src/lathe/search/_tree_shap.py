@@ -1,4 +1,4 @@
-"""Exact TreeSHAP for LightGBM (and XGBoost) models, each leaf's Shapley weights worked out once in advance.
+"""Exact TreeSHAP for LightGBM (and XGBoost, CatBoost) models, each leaf's Shapley weights worked out once.
 
 Path-dependent TreeSHAP (Lundberg et al., 2020) gives a leaf of value ``v`` whose path splits on
 the distinct features ``U`` (``d`` of them) this share of a row's prediction for feature ``i`` in U::
@@ -20,7 +20,7 @@ distinct feature of each leaf's path, compiled with numba and shared between thr
 The base value is ``sum over leaves of v prod_{j in U} z_j``. A model whose tables would pass
 ``MAX_TABLE`` values (very deep trees) has no ``TreeShap``; LightGBM's own is used for it.
 XGBoost's trees come in LightGBM's layout, their nodes' cover (sum of hessians) in place of the
-counts of rows, as XGBoost's own TreeSHAP weighs them.
+counts of rows, as XGBoost's own TreeSHAP weighs them; CatBoost's, the training rows' weights.
 """
 
 from __future__ import annotations
