@@ -14,11 +14,12 @@ import pytest
 
 from lathe.bundle import Bundle
 from lathe.errors import ExportError
-from lathe.export import _onnx, _pmml, _sql, pipeline_of
+from lathe.export import pipeline_of
 from lathe.export._pipeline import Pipeline, Trees
 from lathe.profile import Task
 from lathe.search._catboost import CatBoostModel
 from lathe.testing import mixed_table, small_bundle
+from tests.export._engines import ENGINES, engine_predictions
 
 FEATURE = "amount"  # a number, imputed: the feature is the raw value wherever it is given
 
@@ -57,19 +58,7 @@ def _edge_rows(bundle: Bundle, pipeline: Pipeline) -> pd.DataFrame:
     return rows
 
 
-def _score(engine: str, rows: pd.DataFrame, pipeline: Pipeline, request: pytest.FixtureRequest) -> np.ndarray:
-    if engine == "onnxruntime":
-        scored = _onnx.score(_onnx.build(pipeline), rows, pipeline)
-    elif engine == "JPMML":
-        scored = _pmml.score(_pmml.build(pipeline), rows, pipeline)
-    else:
-        uri = {"postgres": "postgres_uri", "mysql": "mariadb_uri"}.get(engine)
-        where = request.getfixturevalue(uri) if uri else None
-        scored = _sql.score(_sql.build(pipeline, engine), rows, pipeline, engine, where)
-    return scored["prediction"].to_numpy(dtype=np.float64)
-
-
-@pytest.mark.parametrize("engine", ["onnxruntime", "JPMML", "duckdb", "sqlite", "postgres", "mysql"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_values_at_and_around_each_border_score_as_in_catboost(
     bundle: Bundle, engine: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -79,7 +68,7 @@ def test_values_at_and_around_each_border_score_as_in_catboost(
     np.testing.assert_array_equal(features[:, pipeline.features.index(FEATURE)], rows[FEATURE].to_numpy())
     expected = np.asarray(_native(bundle, tmp_path).predict(features, prediction_type="RawFormulaVal"))
     np.testing.assert_allclose(bundle.model.predict(features), expected, rtol=1e-12)
-    np.testing.assert_allclose(_score(engine, rows, pipeline, request), expected, rtol=1e-12)
+    np.testing.assert_allclose(engine_predictions(engine, rows, pipeline, request), expected, rtol=1e-12)
     assert len(np.unique(expected)) > 1  # the values do fall either side of the borders
 
 

@@ -15,13 +15,14 @@ import xgboost as xgb
 
 from lathe.bundle import Bundle
 from lathe.errors import ExportError
-from lathe.export import _onnx, _pmml, _sql, pipeline_of
+from lathe.export import _onnx, _sql, pipeline_of
 from lathe.export._pipeline import Pipeline, Trees
 from lathe.export._verify import check_rows, compare
 from lathe.profile import Task
 from lathe.search import split_below
 from lathe.search._xgboost import XGBoostModel
 from lathe.testing import mixed_table, small_bundle
+from tests.export._engines import ENGINES, engine_predictions
 
 FEATURE = "amount"  # a number, imputed: the feature is the raw value wherever it is given
 
@@ -72,19 +73,7 @@ def _xgboosts_own(bundle: Bundle, features: np.ndarray) -> np.ndarray:
     return total
 
 
-def _score(engine: str, rows: pd.DataFrame, pipeline: Pipeline, request: pytest.FixtureRequest) -> np.ndarray:
-    if engine == "onnxruntime":
-        scored = _onnx.score(_onnx.build(pipeline), rows, pipeline)
-    elif engine == "JPMML":
-        scored = _pmml.score(_pmml.build(pipeline), rows, pipeline)
-    else:
-        uri = {"postgres": "postgres_uri", "mysql": "mariadb_uri"}.get(engine)
-        where = request.getfixturevalue(uri) if uri else None
-        scored = _sql.score(_sql.build(pipeline, engine), rows, pipeline, engine, where)
-    return scored["prediction"].to_numpy(dtype=np.float64)
-
-
-@pytest.mark.parametrize("engine", ["onnxruntime", "JPMML", "duckdb", "sqlite", "postgres", "mysql"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_values_at_and_around_each_threshold_score_as_in_xgboost(
     bundle: Bundle, engine: str, request: pytest.FixtureRequest
 ) -> None:
@@ -97,7 +86,7 @@ def test_values_at_and_around_each_threshold_score_as_in_xgboost(
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(native, expected, rtol=0, atol=1e-6 * scale)  # XGBoost adds up in float32
     np.testing.assert_allclose(bundle.model.predict(features), expected, rtol=1e-12)
-    np.testing.assert_allclose(_score(engine, rows, pipeline, request), expected, rtol=1e-12)
+    np.testing.assert_allclose(engine_predictions(engine, rows, pipeline, request), expected, rtol=1e-12)
     assert len(np.unique(expected)) > 1  # the values do fall either side of the splits
 
 
