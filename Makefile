@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean system-packages
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(VENV)/.demo: pyproject.toml $(BIN)/uv
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[demo]"
 	touch $@
 
-$(VENV)/.test: pyproject.toml $(BIN)/uv
+# The tests need Debian packages (mysqlclient's build tools, Chromium): installed first where possible.
+system-packages:
+	@scripts/system-packages
+
+$(VENV)/.test: pyproject.toml $(BIN)/uv | system-packages
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[all]" --group dev
 	touch $@
 
