@@ -520,7 +520,7 @@ def _pruned(plan: FeaturePlan, X: np.ndarray, split: _Split, spec: SearchSpec) -
     )  # fmt: skip
     gone = {name for name, _ in useless}
     kept = [j for j, name in enumerate(plan.feature_names) if name not in gone]
-    return dataclasses.replace(plan, dropped=plan.dropped + useless), X[:, kept]
+    return plan.dropping(useless), X[:, kept]
 
 
 def _global_explanations(

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import lathe
 from lathe.backends import read_frame, read_source
 from lathe.errors import SchemaMismatchError
 from lathe.features import (
@@ -24,6 +25,7 @@ from lathe.features import (
     transform_from_dict,
 )
 from lathe.profile import profile_table
+from lathe.testing import mixed_table
 
 
 @pytest.fixture
@@ -212,3 +214,26 @@ def test_features_that_add_nothing_are_dropped_with_the_reason() -> None:
     assert sorted(plan.feature_names[2:]) == ["kind=a", "kind=b", "kind=c"]
     assert plan.transform(table).shape == (500, 5)
     assert plan.transform_rows(table.head(3).to_dict("records")).shape == (3, 5)
+    # A raw column none of whose features is kept is not an input: not asked for, ignored when given.
+    assert [c.name for c in plan.inputs] == ["size", "other", "kind"]
+    left_out = dict(plan.left_out)
+    assert left_out["size_again"].startswith("adds nothing")
+    assert left_out["size_cm"].startswith("adds nothing")
+    assert plan.transform(table.drop(columns=["size_again", "size_cm"])).shape == (500, 5)
+    np.testing.assert_array_equal(plan.transform(table), plan.transform(table.drop(columns=["size_again"])))
+
+
+def test_a_column_whose_features_the_search_left_out_is_no_input_of_the_bundle() -> None:
+    table = mixed_table(300)
+    table["noise"] = np.random.default_rng(1).normal(size=300)
+    bundle = lathe.train(table, target="target", trials=1, budget=None, verbose=False)
+    pruned = {name for name, reason in bundle.plan.dropped if "out of fold" in reason}
+    made = {step.column: step.outputs for step in plan_features(
+        profile_table(read_frame(table)), table, exclude=("target",)).steps}  # fmt: skip
+    unread = {column for column, names in made.items() if set(names) <= pruned}
+    assert unread, "the screening should leave some column's every feature out"
+    names = {c["name"] for c in bundle.manifest["inputs"]}
+    assert not names & unread
+    assert {name for name, reason in bundle.plan.left_out if reason.startswith("adds nothing")} == unread
+    rows = table.drop(columns=[*unread, "target"])
+    pd.testing.assert_frame_equal(bundle.predict(rows), bundle.predict(table))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,55 @@ def test_no_planted_value_reaches_any_artifact(tmp_path: Path, capsys: pytest.Ca
         for value in set(values):
             leaks = [name for name, text in texts.items() if value in text]
             assert leaks == [], f"{value!r} found in {leaks}"
+
+
+def _luhn_digits(body: str) -> str:
+    digits = [int(d) for d in body]
+    checksum = sum(digits[-2::-2]) + sum(sum(divmod(2 * d, 10)) for d in digits[-1::-2])
+    return body + str(-checksum % 10)
+
+
+CARDS = [int(_luhn_digits(f"4{n:014d}")) for n in range(10**13, 10**13 + 40 * 7919, 7919)]
+SSNS = [int(f"{a}{g:02d}{s:04d}") for a, g, s in zip(range(101, 141), range(10, 50), range(1000, 1040), strict=True)]
+PHONES = [31612345600 + i for i in range(40)]
+
+
+@pytest.mark.parametrize("written", ["int64", "float64", "decimal", "text"])
+@pytest.mark.parametrize(
+    ("name", "values", "kind"),
+    [("card_no", CARDS, "card number"), ("holder_ssn", SSNS, "national id"), ("home_phone", PHONES, "phone")],
+)
+def test_numbers_are_judged_by_their_digits_whatever_the_type(
+    written: str, name: str, values: list[int], kind: str
+) -> None:
+    column = {
+        "int64": pd.Series(values, dtype="int64"),
+        "float64": pd.Series(values, dtype="float64"),
+        "decimal": pd.Series([Decimal(v) for v in values], dtype=object),
+        "text": pd.Series([str(v) for v in values], dtype=object),
+    }[written]
+    table = pd.DataFrame({name: column, "y": range(len(values))})
+    profile = profile_in_detail(read_frame(table))
+    found = profile.column(name)
+    assert found.personal is not None
+    assert found.personal.kind == kind
+    # Nothing that is, or is near, one of its values is kept: no range, mean, quantiles or bins.
+    assert (found.minimum, found.maximum, found.mean, found.std) == (None, None, None, None)
+    assert found.quantiles == ()
+    assert found.histogram == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("price", [1_000_000 + 12_345 * i for i in range(40)]),  # large numbers, not ids
+        ("account", [4_000_000_000_000_000 + 7919 * i for i in range(40)]),  # 16 digits failing Luhn
+        ("amount", SSNS),  # nine digits, but not named as an SSN
+        ("count", PHONES),  # eleven digits, but not named as a phone
+        ("ratio", [float(v) + 0.5 for v in CARDS]),  # a fraction: not written as a card number
+    ],
+)
+def test_ordinary_numbers_are_not_flagged(name: str, values: list[float]) -> None:
+    profile = profile_table(read_frame(pd.DataFrame({name: values, "y": range(len(values))})))
+    assert profile.column(name).personal is None
+    assert profile.column(name).maximum is not None

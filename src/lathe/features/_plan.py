@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -79,6 +78,24 @@ class FeaturePlan:
         if not self.dropped:
             return None
         return np.array([i for i, name in enumerate(self._made) if name not in self._dropped])
+
+    def dropping(self, features: Sequence[tuple[str, str]]) -> FeaturePlan:
+        """This plan less ``features`` (feature, why it is dropped). A raw column none of whose
+        features is kept is no longer an input (nor are its steps): it is left out, with the reason,
+        so that what scores the plan never asks for it."""
+        dropped = self.dropped + tuple(features)
+        gone = {name for name, _ in dropped}
+        made: dict[str, list[str]] = {}
+        for step in self.steps:
+            made.setdefault(step.column, []).extend(step.outputs)
+        unread = {column for column, names in made.items() if gone.issuperset(names)}
+        why = "adds nothing: each feature made from it was dropped (see the dropped features)"
+        return FeaturePlan(
+            inputs=tuple(c for c in self.inputs if c.name not in unread),
+            steps=tuple(step for step in self.steps if step.column not in unread),
+            left_out=self.left_out + tuple((c.name, why) for c in self.inputs if c.name in unread),
+            dropped=dropped,
+        )
 
     def categories(self) -> dict[str, list[str]]:
         """For each categorical input, the levels it was fitted with."""
@@ -197,8 +214,7 @@ def plan_features(
     made = FeaturePlan(inputs=inputs, steps=steps, left_out=left_out)
     if not select or not made.feature_names:
         return made
-    dropped = redundant_features(made.transform_coerced(coerced), made.feature_names)
-    return dataclasses.replace(made, dropped=dropped)
+    return made.dropping(redundant_features(made.transform_coerced(coerced), made.feature_names))
 
 
 def encoding_targets(y: np.ndarray, task: Task, classes: Sequence[Any]) -> pd.DataFrame:

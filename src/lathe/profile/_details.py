@@ -31,9 +31,7 @@ def profile_in_detail(table: ibis.Table) -> Profile:
     profile = profile_table(table)
     counts = _content_counts(table, profile)
     twins = _duplicate_columns(table, profile)
-    quantiles = _quantiles(
-        table, [c.name for c in profile.columns if c.semantic_type is SemanticType.NUMERIC and c.present]
-    )
+    quantiles = _quantiles(table, [c.name for c in profile.columns if _binned(c) and c.present])
     columns = tuple(
         _detailed(table, dataclasses.replace(c, quantiles=quantiles.get(c.name, ())), counts, twins.get(c.name))
         for c in profile.columns
@@ -43,13 +41,19 @@ def profile_in_detail(table: ibis.Table) -> Profile:
 
 
 def _detailed(table: ibis.Table, column: ColumnProfile, counts: dict[str, Any], twin: str | None) -> ColumnProfile:
-    if column.semantic_type is SemanticType.NUMERIC and column.minimum != column.maximum:
+    if _binned(column) and column.minimum != column.maximum:
         column = dataclasses.replace(column, histogram=_histogram(table, column))
     elif column.semantic_type in _WITH_TOP and column.personal is None:  # never list personal values
         column = dataclasses.replace(column, top=_top(table, column.name))
     numbers, dates, outliers, folded = (counts.get(f"{column.name}:{kind}") for kind in _COUNTED)
     found = content_issues(column, (numbers, dates, outliers, folded), twin)
     return dataclasses.replace(column, issues=column_issues(column) + found)
+
+
+def _binned(column: ColumnProfile) -> bool:
+    """Whether ``column`` gets quantiles and a histogram: numbers, unless personal data (their
+    edges would be its values)."""
+    return column.semantic_type is SemanticType.NUMERIC and column.personal is None
 
 
 def _quantiles(table: ibis.Table, names: list[str]) -> dict[str, tuple[float, ...]]:

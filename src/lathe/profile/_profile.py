@@ -14,7 +14,7 @@ from lathe._tables import Summary, summary_html, summary_text
 from lathe.backends import fetch
 from lathe.errors import ColumnNotFoundError
 from lathe.profile._issues import column_issues
-from lathe.profile._pii import PersonalData, detect_personal_data
+from lathe.profile._pii import SMALLEST_ID, PersonalData, detect_personal_data, written
 from lathe.profile._semantic import SemanticType, infer_semantic_type
 
 SCHEMA_VERSION = 1
@@ -143,20 +143,46 @@ def profile_table(table: ibis.Table) -> Profile:
     row = fetch(table.aggregate(**metrics)).to_pylist()[0]
     rows = int(row["__rows"])
     columns = tuple(_column_profile(name, kind, rows, row, f"c{i}") for i, (name, kind) in enumerate(kinds.items()))
-    return Profile(rows=rows, columns=tuple(_personal(table, column) for column in columns))
+    return Profile(rows=rows, columns=_flag_personal(table, columns))
 
 
-def _personal(table: ibis.Table, column: ColumnProfile) -> ColumnProfile:
-    """Flag personal data from a sample of the column's values, read here and not kept."""
-    if column.storage != "string" or column.present == 0:
-        return column
-    value = table[column.name]
-    sample = fetch(table.filter(value.notnull()).select(value).limit(PII_SAMPLE)).column(0).to_pylist()
-    found = detect_personal_data(column.name, [str(v) for v in sample])
-    if found is None:
-        return column
-    flagged = dataclasses.replace(column, personal=found)
-    return dataclasses.replace(flagged, issues=column_issues(flagged))
+def _flag_personal(table: ibis.Table, columns: tuple[ColumnProfile, ...]) -> tuple[ColumnProfile, ...]:
+    """``columns``, those that hold personal data flagged (``detect_personal_data``), judged by a
+    sample of the values of each column that could: text, and numbers as large as an id. The
+    sample is read here and not kept; a flagged column keeps no statistic that is one of its
+    values (minimum, maximum) or near one (mean, spread)."""
+    samples = _samples(table, [c for c in columns if _could_be_personal(c)])
+    flagged = []
+    for column in columns:
+        found = detect_personal_data(column.name, samples[column.name]) if column.name in samples else None
+        if found is not None:
+            column = dataclasses.replace(column, personal=found, minimum=None, maximum=None, mean=None, std=None)
+            column = dataclasses.replace(column, issues=column_issues(column))
+        flagged.append(column)
+    return tuple(flagged)
+
+
+def _could_be_personal(column: ColumnProfile) -> bool:
+    if column.present == 0:
+        return False
+    if column.storage in ("integer", "number"):
+        return isinstance(column.maximum, float) and column.maximum >= SMALLEST_ID
+    return column.storage == "string"
+
+
+def _samples(table: ibis.Table, columns: list[ColumnProfile]) -> dict[str, list[str]]:
+    """Up to ``PII_SAMPLE`` values of each of ``columns`` as written (``written``): the first rows'
+    in one query, and for a column mostly missing there, its own first values."""
+    if not columns:
+        return {}
+    first = fetch(table.select(*(c.name for c in columns)).limit(PII_SAMPLE))
+    samples = {c.name: [w for v in first.column(c.name).to_pylist() if (w := written(v)) is not None] for c in columns}
+    for column in columns:
+        if len(samples[column.name]) < min(column.present, PII_SAMPLE) // 2:
+            value = table[column.name]
+            values = fetch(table.filter(value.notnull()).select(value).limit(PII_SAMPLE)).column(0).to_pylist()
+            samples[column.name] = [w for v in values if (w := written(v)) is not None]
+    return samples
 
 
 def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:
