@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: demo test lint typecheck bench clean system-packages
+.PHONY: demo test lint typecheck bench docs clean system-packages
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: lint typecheck
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/baseline.py
+
+# The documentation site, offline: every warning (a broken link or anchor, a docstring mkdocstrings
+# cannot read) fails the build.
+docs: $(VENV)/.test
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

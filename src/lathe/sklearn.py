@@ -133,7 +133,7 @@ class _LatheEstimator(BaseEstimator):  # type: ignore[misc]
 
 
 def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
-    """The scikit-learn checks ``estimator`` does not pass, with the reason (the README lists them too).
+    """The scikit-learn checks ``estimator`` does not pass, with the reason (docs/sklearn.md lists them too).
 
     For ``check_estimator(est, expected_failed_checks=expected_failed_checks(est))``.
     """
