@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
 
 import lathe
@@ -398,6 +399,8 @@ def test_the_bootstrap_interval_holds_the_score_and_narrows_with_rows() -> None:
 
 
 def test_no_interval_where_the_metric_cannot_be_resampled() -> None:
-    truth = np.array([0, 1])
-    assert bootstrap_interval(lambda picked: float(roc_auc_score(truth[picked], truth[picked])), 1) is None
-    assert bootstrap_interval(lambda picked: float(roc_auc_score(truth[picked], truth[picked])), 2) is None
+    one_class = np.zeros(40, dtype=int)
+    assert bootstrap_interval(lambda picked: float(roc_auc_score(one_class[picked], one_class[picked])), 1) is None
+    with pytest.warns(UndefinedMetricWarning, match="Only one class"):  # and is nan
+        roc_auc_score(one_class, one_class)
+    assert bootstrap_interval(lambda picked: float(roc_auc_score(one_class[picked], one_class[picked])), 40) is None

@@ -11,6 +11,7 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
+from time import monotonic
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from lathe.report._curves import confusion, roc_curve, thin
 LEVEL = 0.95
 RESAMPLES = 200
 RESAMPLE_ROWS = 5000  # rows drawn per resample; a larger holdout is bootstrapped m out of n
+MIN_RESAMPLES = 50
+SECONDS = 2.0  # the most a slow metric (ROC AUC of many classes) may resample for, past MIN_RESAMPLES
 MAX_ROC_CLASSES = 10
 SCATTER_POINTS = 5000
 RESIDUAL_BINS = 30
@@ -31,8 +34,10 @@ def bootstrap_interval(score: Callable[[np.ndarray], float], rows: int, seed: in
     ``score`` computes the metric on the rows at the positions it is given (repeats included).
     Each of ``RESAMPLES`` resamples draws ``m = min(rows, RESAMPLE_ROWS)`` rows with replacement;
     where ``m < rows`` the spread around the full score is scaled by ``sqrt(m / rows)`` (the m out
-    of n bootstrap), so a large holdout costs no more than ``RESAMPLE_ROWS``. Resamples where the
-    metric is undefined (one class only) are skipped; None where most are, or under 2 rows.
+    of n bootstrap), so a large holdout costs no more than ``RESAMPLE_ROWS``. A slow metric stops
+    after ``SECONDS`` once ``MIN_RESAMPLES`` are done; ``resamples`` says how many counted.
+    Resamples where the metric is undefined (one class only) are skipped; None where most are
+    (or fewer than ``MIN_RESAMPLES`` count), or under 2 rows.
 
     >>> truth = np.arange(100) % 2
     >>> interval = bootstrap_interval(lambda rows: float(np.mean(truth[rows])), 100)
@@ -41,19 +46,12 @@ def bootstrap_interval(score: Callable[[np.ndarray], float], rows: int, seed: in
     """
     if rows < 2:
         return None
-    estimate, drawn = score(np.arange(rows)), min(rows, RESAMPLE_ROWS)
-    rng = np.random.default_rng(seed)
-    values = []
-    with warnings.catch_warnings():  # a resample may lack a class: the metric warns, or fails
-        warnings.simplefilter("ignore")
-        for _ in range(RESAMPLES):
-            try:
-                value = score(rng.integers(0, rows, drawn))
-            except ValueError:
-                continue
-            if math.isfinite(value):
-                values.append(value)
-    if len(values) < RESAMPLES / 2 or not math.isfinite(estimate):
+    drawn = min(rows, RESAMPLE_ROWS)
+    values, tried = _resampled(score, rows, drawn, seed)
+    if len(values) < max(MIN_RESAMPLES, tried / 2):
+        return None
+    estimate = score(np.arange(rows))
+    if not math.isfinite(estimate):
         return None
     low, high = np.quantile(values, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
     scale = math.sqrt(drawn / rows)
@@ -65,6 +63,23 @@ def bootstrap_interval(score: Callable[[np.ndarray], float], rows: int, seed: in
         "drawn": drawn,
         "rows": rows,
     }
+
+
+def _resampled(score: Callable[[np.ndarray], float], rows: int, drawn: int, seed: int) -> tuple[list[float], int]:
+    """The finite scores of up to RESAMPLES resamples of ``drawn`` rows (fewer where time runs out),
+    and how many were tried."""
+    rng, started, values, tried = np.random.default_rng(seed), monotonic(), [], 0
+    with warnings.catch_warnings():  # a resample may lack a class: the metric warns, or fails
+        warnings.simplefilter("ignore")
+        while tried < RESAMPLES and (tried < MIN_RESAMPLES or monotonic() - started <= SECONDS):
+            tried += 1
+            try:
+                value = score(rng.integers(0, rows, drawn))
+            except ValueError:
+                continue
+            if math.isfinite(value):
+                values.append(value)
+    return values, tried
 
 
 def holdout_evaluation(
