@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import ViewportSize, sync_playwright
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
 
@@ -32,8 +32,8 @@ def _evaluation(task: str, rows: int = 200) -> dict[str, Any]:
         proba = rng.dirichlet(np.ones(len(classes)), rows)
         truth = [classes[i] for i in rng.integers(0, len(classes), rows)]
         return holdout_evaluation(task, truth, [classes[i] for i in proba.argmax(axis=1)], proba, classes)
-    truth = rng.normal(size=rows)
-    return holdout_evaluation(task, truth, truth + rng.normal(0, 0.3, rows))
+    actual = rng.normal(size=rows)
+    return holdout_evaluation(task, actual, actual + rng.normal(0, 0.3, rows))
 
 
 def _data(task: str) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def test_tick_labels(value: float, step: float, label: str) -> None:
 
 
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREEN = {"width": 1280, "height": 800}
+SCREEN: ViewportSize = {"width": 1280, "height": 800}
 
 
 def _open_in_chromium(chromium: str, page_file: Path) -> tuple[list[str], list[list[float]], str]:
