@@ -36,7 +36,7 @@ from lathe.features import (
     usable_inputs,
 )
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
-from lathe.report import render_profile, render_report
+from lathe.report import bootstrap_interval, holdout_evaluation, render_profile, render_report
 from lathe.search import (
     SEARCH_ROWS,
     Layout,
@@ -612,10 +612,13 @@ def _report_data(
         "dropped": [{"feature": name, "reason": reason} for name, reason in plan.dropped],
         "leakage": [{**leak, "fate": _fate(leak, manifest)} for leak in manifest["leakage"]],
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
+        "greater_is_better": metric.greater_is_better,
         "holdout": manifest["metrics"]["holdout"],
+        "interval": None if raw is None else _interval(metric, split, raw, manifest["threshold"]),
+        "baseline": None if raw is None else _baseline(task, split, metric),
         "evaluation": {} if raw is None else _evaluation(task, split, raw, manifest["threshold"]),
         **manifest["explanations"],
-        "notes": _notes(manifest),
+        "notes": _notes(manifest, len(plan.dropped)),
     }
 
 
@@ -625,10 +628,14 @@ def _fate(leak: dict[str, Any], manifest: dict[str, Any]) -> str:
     return "kept" if leak["strong"] else "reported only"
 
 
-def _notes(manifest: dict[str, Any]) -> list[str]:
+def _notes(manifest: dict[str, Any], dropped: int = 0) -> list[str]:
+    """The report's warnings, the gravest first: leaks, personal data, columns left out, then the rows."""
     data, notes = manifest["data"], []
     for leak in manifest["leakage"]:
         notes.append(f"Suspected leak ({_fate(leak, manifest)}): {leak['column']} {leak['finding']}.")
+    notes.extend(_left_out_notes(manifest))
+    if dropped:
+        notes.append(f"{dropped:,} feature(s) dropped as redundant or adding nothing out of fold (see Features).")
     if data["fetched_rows"] < data["rows"]:
         notes.append(f"lathe learnt from a random sample of {data['fetched_rows']:,} of the {data['rows']:,} rows.")
     if data["unlabelled_rows"]:
@@ -640,6 +647,26 @@ def _notes(manifest: dict[str, Any]) -> list[str]:
             f"The search compared candidates on a sample of {data['search_rows']:,} of the {data['train_rows']:,} "
             "training rows; the winner was refitted on all of them."
         )
+    return notes
+
+
+def _left_out_notes(manifest: dict[str, Any]) -> list[str]:
+    """Personal data used or left out, and the other columns left out, by reason (leaks have their own note)."""
+    used = {c["name"] for c in manifest["inputs"]}
+    personal = {c["name"]: c["personal"]["kind"] for c in manifest["profile"]["columns"] if c.get("personal")}
+    reasons: dict[str, list[str]] = {}
+    for item in manifest["left_out"]:
+        kind = item["reason"].split(":")[0].split(" (")[0]
+        if kind != "suspected leak":
+            reasons.setdefault(kind, []).append(item["column"])
+    notes = []
+    if kept := [f"{name} ({kind})" for name, kind in personal.items() if name in used]:
+        notes.append(f"Personal data used as features (--keep-pii): {', '.join(kept)}.")
+    if gone := [f"{name} ({personal[name]})" for name in reasons.pop("personal data", [])]:
+        notes.append(f"Personal data left out of the features: {', '.join(gone)}; --keep-pii would use it.")
+    if reasons:
+        listed = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in reasons.items())
+        notes.append(f"Left out of the features ({sum(map(len, reasons.values()))} columns, see Data): {listed}.")
     return notes
 
 
@@ -659,18 +686,35 @@ def _column_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _evaluation(task: Task, split: _Split, raw: np.ndarray, threshold: float | None) -> dict[str, Any]:
-    rows = np.random.default_rng(0).permutation(len(split.y_holdout))[:REPORT_ROWS]
+    """What the report's holdout charts draw, from every holdout row (a scatter draws REPORT_ROWS)."""
     if task is Task.REGRESSION:
-        truth = split.y_holdout[rows]
-        return {"classes": None, "y_true": truth.tolist(), "y_pred": raw[rows].tolist(), "proba": None}
-    labels = [str(c) for c in split.classes]
-    picked = raw[rows]
-    return {
-        "classes": labels,
-        "y_true": [labels[i] for i in split.y_holdout[rows]],
-        "y_pred": [labels[i] for i in decided(picked, threshold)],
-        "proba": picked.tolist(),
-    }
+        return holdout_evaluation(task.value, split.y_holdout, raw, points=REPORT_ROWS)
+    labels = np.array([str(c) for c in split.classes])
+    truth, decisions = labels[split.y_holdout], labels[decided(raw, threshold)]
+    return holdout_evaluation(task.value, truth, decisions, raw, labels.tolist())
+
+
+def _interval(metric: Metric, split: _Split, raw: np.ndarray, threshold: float | None) -> dict[str, Any] | None:
+    """The bootstrap interval of the holdout ``metric``, computed as the holdout table's is."""
+    return bootstrap_interval(lambda rows: metric(split.y_holdout[rows], raw[rows], threshold), len(split.y_holdout))
+
+
+def _baseline(task: Task, split: _Split, metric: Metric) -> dict[str, Any]:
+    """The holdout metrics of a model that learns nothing but the training target's mean or class shares."""
+    weight, y = split.layout.weight, split.y_train
+    if task is Task.REGRESSION:
+        mean = float(np.average(y, weights=weight))
+        constant: np.ndarray = np.full(len(split.y_holdout), mean)
+        name, described = "mean", f"predicts the training mean, {mean:.4g}, for every row"
+    else:
+        counts = np.bincount(y, weights=weight, minlength=len(split.classes))
+        shares = counts / counts.sum()
+        constant = np.tile(shares, (len(split.y_holdout), 1))
+        most = split.classes[int(np.argmax(shares))]
+        name, described = "class prior", f"gives every row the training share of each class, so decides {most}"
+    scored = {**metrics_for(task), metric.name: metric}
+    holdout = {key: scorer(split.y_holdout, constant) for key, scorer in scored.items()}
+    return {"name": name, "described": described, "holdout": holdout}
 
 
 def _version(name: str) -> str:
