@@ -103,3 +103,14 @@ def test_the_budget_counts_the_commands_start_up() -> None:
     assert _budget_left(argparse.Namespace(budget=60.0, started_seconds_ago=4.0)) == 56.0
     assert _budget_left(argparse.Namespace(budget=2.0, started_seconds_ago=4.0)) == 1.0  # at most half of it
     assert _budget_left(argparse.Namespace(budget=-1.0, started_seconds_ago=4.0)) == -1.0  # refused as given
+
+
+def test_a_target_holding_infinity_is_one_line_and_exit_2(tmp_path: Path, csv_file: Path) -> None:
+    rows = pd.read_csv(csv_file)
+    values = [f"{i}.5" if (i + 1) % 7 else "Infinity" for i in range(len(rows))]  # DuckDB reads a double
+    rows.assign(target=values).to_csv(tmp_path / "i.csv", index=False)
+    run = _lathe("train", tmp_path / "i.csv", "--target", "target", "--trials", "1", "--out", tmp_path / "model")
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert "target 'target' holds 57 infinite value(s)" in run.stderr
+    assert not (tmp_path / "model").exists()

@@ -20,6 +20,8 @@ from lathe.profile._semantic import SemanticType, infer_semantic_type
 SCHEMA_VERSION = 1
 PII_SAMPLE = 500
 SHOWN = 30
+CHUNK = 100  # columns per aggregate query: a query's planning grows faster than its columns
+LARGEST = 1.7976931348623157e308  # the largest finite double: beyond it, an infinity
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class ColumnProfile:
     top: tuple[tuple[str, int], ...] = ()
     issues: tuple[str, ...] = ()
     personal: PersonalData | None = None
+    infinite: int = 0  # values that are inf or -inf; the statistics above are of the finite ones
 
     @property
     def missing_share(self) -> float:
@@ -135,14 +138,19 @@ def storage_kind(dtype: dt.DataType) -> str:
 
 
 def profile_table(table: ibis.Table) -> Profile:
-    """Profile every column of ``table`` with aggregates run by its backend."""
+    """Profile every column of ``table`` with aggregates run by its backend, ``CHUNK`` columns a query."""
     kinds = {name: storage_kind(dtype) for name, dtype in table.schema().items()}
-    metrics: dict[str, ibis.Value] = {"__rows": table.count()}
-    for i, (name, kind) in enumerate(kinds.items()):
-        metrics.update(_column_metrics(table[name], kind, f"c{i}"))
-    row = fetch(table.aggregate(**metrics)).to_pylist()[0]
+    names = list(kinds)
+    row: dict[str, Any] = {}
+    for start in range(0, max(1, len(names)), CHUNK):
+        values: dict[str, ibis.Value] = {}
+        for i, name in enumerate(names[start : start + CHUNK], start):
+            values |= _column_values(table[name], kinds[name], f"c{i}")
+        projected = table.select(**values)
+        metrics = {f"{key}_{how}": metric for key in values for how, metric in _metrics(key, projected[key]).items()}
+        row |= fetch(projected.aggregate(__rows=projected.count(), **metrics)).to_pylist()[0]
     rows = int(row["__rows"])
-    columns = tuple(_column_profile(name, kind, rows, row, f"c{i}") for i, (name, kind) in enumerate(kinds.items()))
+    columns = tuple(_column_profile(name, kinds[name], rows, row, f"c{i}") for i, name in enumerate(names))
     return Profile(rows=rows, columns=_flag_personal(table, columns))
 
 
@@ -185,22 +193,44 @@ def _samples(table: ibis.Table, columns: list[ColumnProfile]) -> dict[str, list[
     return samples
 
 
-def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:
-    metrics: dict[str, ibis.Value] = {f"{key}_present": column.count(), f"{key}_distinct": column.nunique()}
-    if kind in ("number", "integer"):
-        value = column.cast("float64")
-        metrics |= {f"{key}_min": value.min(), f"{key}_max": value.max()}
-        metrics |= {f"{key}_mean": value.mean(), f"{key}_std": value.std()}
-    elif kind == "datetime":
-        metrics |= {f"{key}_min": column.min().cast("string"), f"{key}_max": column.max().cast("string")}
-    elif kind == "string":
-        spaces = column.length() - column.replace(" ", "").length()
-        metrics[f"{key}_words"] = (spaces + 1).cast("float64").mean()
-    return metrics
+def finite(value: ibis.NumericValue) -> ibis.BooleanValue:
+    """Whether a float64 ``value`` is a finite number: not inf, -inf or NaN. Written as a range,
+    which every engine reads alike (NaN sorts above infinity where an engine can hold it)."""
+    return value.between(-LARGEST, LARGEST)
+
+
+def _column_values(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:
+    """The values a column's aggregates read, as a projection (computed once a row): a number's
+    finite values, and whether it is inf or -inf (NaN is missing, as it is once the rows are read)."""
+    if kind == "integer":
+        return {key: column.cast("float64")}
+    if kind != "number":
+        return {key: column}
+    value = column.cast("float64")
+    return {
+        key: ibis.ifelse(finite(value), value, ibis.null("float64")),
+        f"{key}_pos": ibis.ifelse(-value < -LARGEST, 1, 0),  # -NaN is NaN, which is below nothing
+        f"{key}_neg": ibis.ifelse(value < -LARGEST, 1, 0),
+    }
+
+
+def _metrics(key: str, value: ibis.Value) -> dict[str, ibis.Value]:
+    if key.endswith(("_pos", "_neg")):
+        return {"sum": value.sum()}
+    found: dict[str, ibis.Value] = {"present": value.count(), "distinct": value.nunique()}
+    if value.type().is_floating():
+        found |= {"min": value.min(), "max": value.max(), "mean": value.mean(), "std": value.std()}
+    elif value.type().is_timestamp() or value.type().is_date():
+        found |= {"min": value.min().cast("string"), "max": value.max().cast("string")}
+    elif value.type().is_string():
+        spaces = value.length() - value.replace(" ", "").length()
+        found["words"] = (spaces + 1).cast("float64").mean()
+    return found
 
 
 def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: str) -> ColumnProfile:
-    present, distinct = int(row[f"{key}_present"]), int(row[f"{key}_distinct"])
+    signs = [int(row.get(f"{key}_{sign}_sum") or 0) for sign in ("pos", "neg")]
+    present, distinct = int(row[f"{key}_present"]) + sum(signs), int(row[f"{key}_distinct"]) + sum(map(bool, signs))
     words = _finite(row.get(f"{key}_words"))
     semantic = infer_semantic_type(name, kind, present, distinct, words)
     if kind == "other":
@@ -217,6 +247,7 @@ def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: s
         mean=_finite(row.get(f"{key}_mean")),
         std=_finite(row.get(f"{key}_std")),
         mean_words=words,
+        infinite=sum(signs),
     )
     return dataclasses.replace(profile, issues=column_issues(profile))
 
