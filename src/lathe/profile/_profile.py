@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 import ibis
@@ -78,6 +80,7 @@ class Profile:
     rows: int
     columns: tuple[ColumnProfile, ...]
     duplicate_rows: int | None = None
+    unprofiled: tuple[str, ...] = ()  # columns a deadline left unread (see ``profile_table``)
 
     def column(self, name: str) -> ColumnProfile:
         """The profile of column ``name``."""
@@ -113,13 +116,15 @@ class Profile:
             "rows": self.rows,
             "duplicate_rows": self.duplicate_rows,
             "columns": [c.to_dict() for c in self.columns],
+            "unprofiled": list(self.unprofiled),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         """The inverse of ``to_dict``."""
         columns = tuple(ColumnProfile.from_dict(c) for c in data["columns"])
-        return cls(rows=data["rows"], columns=columns, duplicate_rows=data.get("duplicate_rows"))
+        unprofiled = tuple(data.get("unprofiled", ()))
+        return cls(rows=data["rows"], columns=columns, duplicate_rows=data.get("duplicate_rows"), unprofiled=unprofiled)
 
 
 def storage_kind(dtype: dt.DataType) -> str:
@@ -137,21 +142,32 @@ def storage_kind(dtype: dt.DataType) -> str:
     return "other"
 
 
-def profile_table(table: ibis.Table) -> Profile:
-    """Profile every column of ``table`` with aggregates run by its backend, ``CHUNK`` columns a query."""
+def profile_table(table: ibis.Table, first: Sequence[str] = (), deadline: float | None = None) -> Profile:
+    """Profile every column of ``table`` with aggregates run by its backend, ``CHUNK`` columns a query.
+
+    With a ``deadline`` (a ``time.monotonic()`` instant), no query starts after it but the first:
+    the columns ``first``, then the others in table order, are profiled until then, and those not
+    reached are named in ``unprofiled`` (a wide table under a short budget).
+    """
     kinds = {name: storage_kind(dtype) for name, dtype in table.schema().items()}
-    names = list(kinds)
+    keys = {name: f"c{i}" for i, name in enumerate(kinds)}
+    order = [name for name in first if name in kinds] + [name for name in kinds if name not in first]
     row: dict[str, Any] = {}
-    for start in range(0, max(1, len(names)), CHUNK):
+    done: set[str] = set()
+    for start in range(0, max(1, len(order)), CHUNK):
+        if done and deadline is not None and monotonic() > deadline:
+            break
         values: dict[str, ibis.Value] = {}
-        for i, name in enumerate(names[start : start + CHUNK], start):
-            values |= _column_values(table[name], kinds[name], f"c{i}")
-        projected = table.select(**values)
+        for name in order[start : start + CHUNK]:
+            values |= _column_values(table[name], kinds[name], keys[name])
+        projected = table.select(**values) if values else table
         metrics = {f"{key}_{how}": metric for key in values for how, metric in _metrics(key, projected[key]).items()}
         row |= fetch(projected.aggregate(__rows=projected.count(), **metrics)).to_pylist()[0]
+        done.update(order[start : start + CHUNK])
     rows = int(row["__rows"])
-    columns = tuple(_column_profile(name, kinds[name], rows, row, f"c{i}") for i, name in enumerate(names))
-    return Profile(rows=rows, columns=_flag_personal(table, columns))
+    columns = tuple(_column_profile(name, kinds[name], rows, row, keys[name]) for name in kinds if name in done)
+    unprofiled = tuple(name for name in kinds if name not in done)
+    return Profile(rows=rows, columns=_flag_personal(table, columns), unprofiled=unprofiled)
 
 
 def _flag_personal(table: ibis.Table, columns: tuple[ColumnProfile, ...]) -> tuple[ColumnProfile, ...]:
