@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from lathe import _display, backends, errors, search, workflows
 from lathe import bundle as bundles
 from lathe import registry as registries
+from lathe._outputs import check_output_folder
 
 if TYPE_CHECKING:
     from lathe.registry import OpenedModel
@@ -113,6 +114,7 @@ def score(
     """
     listed = [sources] if isinstance(sources, str | Path) else list(sources)
     _check_arguments(listed, chunk_rows, workers)
+    check_output_folder(out, inside=True)
     scorer = registries.open_model(model, registry, store)
     record = _record(scorer, [_label(s) for s in listed], table, query, chunk_rows)
     _claim(Path(out), record)
