@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from lathe import _display
+from lathe._outputs import check_output_file, check_output_folder
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
@@ -138,21 +139,18 @@ def train(
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
-    if time is not None and group is not None:
-        raise InvalidParameterError("give a time column or a group column, not both")
-    if max_rows is not None and max_rows < MIN_ROWS:
-        raise InvalidParameterError(f"max_rows must be at least {MIN_ROWS}, got {max_rows}")
+    _check_training(time, group, max_rows, memory_limit, (task, metric))
+    if out is not None:
+        _check_bundle_out(Path(out))
     target = _target_of(source, target)
     started = monotonic()
     _display.console.quiet = not verbose
     _display.status("reading the source")
     uri, rows = open_table(source, table, query)
     try:
+        _check_roles(list(rows.columns), target, _Roles(weight, time, group))  # the schema is free; profiling is not
         _display.status(f"profiling {uri}")
         profile = profile_table(rows)
-        for role, name in (("target", target), ("weight", weight), ("time", time), ("group", group)):
-            if name is not None and name not in profile.names:
-                raise ColumnNotFoundError.for_name(name, profile.names, what=role)
         the_task = infer_task(profile.column(target), task)
         the_metric = metric_for(the_task, metric)
     except BaseException:
@@ -231,6 +229,8 @@ def predict(
     """
     if out is not None:
         _check_output(Path(out))
+    if explain and top < 0:
+        raise InvalidParameterError(f"top must be a number of reason codes, 0 or more; got {top}")
     model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
     scored = model.explain(frame, top) if explain else model.predict(frame)
     if out is not None:
@@ -246,6 +246,8 @@ def profile(
     query: str | None = None,
 ) -> Profile:
     """Profile ``source`` in the engine that holds it; write the page to ``out`` (``None``: no page)."""
+    if out is not None:
+        check_output_file(out)
     where, rows = open_table(source, table, query)
     _display.status(f"profiling {where}")
     described = profile_in_detail(rows)
@@ -294,8 +296,43 @@ def fingerprint(frame: pd.DataFrame) -> str:
 
 
 def _check_output(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".parquet"):
-        raise InvalidParameterError(f"{path}: the output file must end in .csv or .parquet")
+    check_output_file(path, (".csv", ".parquet"))
+
+
+def _check_bundle_out(folder: Path) -> None:
+    """The checks ``Bundle.save`` makes, made before the training rather than after it."""
+    check_output_folder(folder)
+    if folder.is_dir() and not (folder / "manifest.json").is_file() and any(folder.iterdir()):
+        raise InvalidParameterError(f"{folder}: exists and is not a lathe bundle; choose an empty or new folder")
+
+
+def _check_training(
+    time: str | None, group: str | None, max_rows: int | None, memory_limit: float | None,
+    chosen: tuple[str | None, str | None],
+) -> None:  # fmt: skip
+    """What ``train`` can check of its arguments before it reads a row."""
+    if time is not None and group is not None:
+        raise InvalidParameterError("give a time column or a group column, not both")
+    if max_rows is not None and max_rows < MIN_ROWS:
+        raise InvalidParameterError(f"max_rows must be at least {MIN_ROWS}, got {max_rows}")
+    if memory_limit is not None and not memory_limit > 0:
+        raise InvalidParameterError(f"memory_limit must be a positive number of GiB, got {memory_limit}")
+    task, metric = chosen
+    if task is not None and task not in {t.value for t in Task}:
+        raise InvalidParameterError(f"task must be one of {', '.join(t.value for t in Task)}; got {task!r}")
+    known = sorted({name for t in Task for name in metrics_for(t)})
+    if task is None and metric is not None and not metric.startswith("cost") and metric not in known:
+        raise InvalidParameterError(f"unknown metric {metric!r}; choose one of {', '.join(known)}, cost:FP,FN")
+    if task is not None or (metric or "").startswith("cost"):
+        metric_for(Task(task or Task.BINARY), metric)  # the metric fits the task; a cost has its two numbers
+
+
+def _check_roles(columns: list[str], target: str, roles: _Roles) -> None:
+    """Every column named for a role is in the table (its schema: known before any row is read)."""
+    named = (("target", target), ("weight", roles.weight), ("time", roles.time), ("group", roles.group))
+    for role, name in named:
+        if name is not None and name not in columns:
+            raise ColumnNotFoundError.for_name(name, columns, what=role)
 
 
 def _leaks(
