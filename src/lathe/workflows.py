@@ -57,6 +57,7 @@ HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
 AFTER = 0.12  # share of the budget kept for what follows the search: explanations, report, saving
+PROFILE_SHARE = 0.25  # of the budget left when profiling starts, the most a wide table's profile may take
 MIN_SEARCH = 0.25  # the search gets at least this share of the budget, however long the reading took
 SEARCH_COPIES = 7  # feature matrices' worth of memory the search holds at once (two folds, learners' data)
 MIN_CLASS_ROWS = 3
@@ -149,15 +150,15 @@ def train(
     uri, rows = open_table(source, table, query)
     try:
         _check_roles(list(rows.columns), target, _Roles(weight, time, group))  # the schema is free; profiling is not
-        _display.status(f"profiling {uri}")
-        profile = profile_table(rows)
+        profile = _profiled(rows, uri, (target, weight, time, group), None if budget is None else started + budget)
         the_task = infer_task(profile.column(target), task)
         the_metric = metric_for(the_task, metric)
     except BaseException:
         close(rows)
         raise
     fraction = 1.0 if max_rows is None or profile.rows <= max_rows else max_rows / profile.rows
-    frame = to_frame(rows if fraction == 1.0 else sampled(rows, fraction, seed))
+    read = rows.select(*profile.names) if profile.unprofiled else rows
+    frame = to_frame(read if fraction == 1.0 else sampled(read, fraction, seed))
     if fraction < 1.0:
         _display.status(f"learning from a random sample of {len(frame):,} of the {profile.rows:,} rows (max_rows)")
     _display.status(
@@ -210,6 +211,21 @@ def train(
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
     return bundle
+
+
+def _profiled(rows: Any, uri: str, roles: tuple[str | None, ...], deadline: float | None) -> Profile:
+    """The profile of ``rows``; under a budget ending at ``deadline``, of the role columns and
+    as many others as ``PROFILE_SHARE`` of it allows (a wide table), the rest said and left out."""
+    _display.status(f"profiling {uri}")
+    until = None if deadline is None else deadline - (1 - PROFILE_SHARE) * (deadline - monotonic())
+    profile = profile_table(rows, [name for name in roles if name is not None], until)
+    if profile.unprofiled:
+        done, left = len(profile.columns), len(profile.unprofiled)
+        _display.warning(
+            f"profiled {done:,} of the {done + left:,} columns within the budget; the other {left:,} are left out "
+            "of the features (a larger --budget profiles them all)"
+        )
+    return profile
 
 
 def predict(
@@ -389,8 +405,15 @@ def _check_holdout(holdout: float) -> None:
         )
 
 
-def _left_out(plan: FeaturePlan) -> str:
-    return "; ".join(f"{column} ({reason.split(':')[0]})" for column, reason in plan.left_out) or "no other columns"
+def _left_out(plan: FeaturePlan, shown: int = 8) -> str:
+    """The columns the plan left out, by reason: at most ``shown`` named for each."""
+    by_reason: dict[str, list[str]] = {}
+    for column, reason in plan.left_out:
+        by_reason.setdefault(reason.split(":")[0], []).append(column)
+    return "; ".join(
+        f"{why}: {', '.join(names[:shown])}" + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
+        for why, names in by_reason.items()
+    ) or "no other columns"
 
 
 def _split(frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], roles: _Roles) -> _Split:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from time import monotonic
 
 import ibis
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 
 from lathe.backends import read_source
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
+from lathe.features import plan_features
+from lathe.features._plan import UNPROFILED
 from lathe.profile import Profile, SemanticType, Task, infer_task, profile_table
 from lathe.profile._profile import CHUNK
 
@@ -116,3 +119,19 @@ def test_a_wide_table_is_profiled_in_chunks_of_columns(tmp_path: Path) -> None:
     assert last.mean == pytest.approx(frame[last.name].mean())
     assert last.distinct == 30
     assert profile.column("s").mean_words == 1.5
+
+
+def test_a_deadline_profiles_the_first_columns_then_stops_and_names_the_rest(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    width = 2 * CHUNK + 7
+    frame = pd.DataFrame(rng.normal(size=(30, width)), columns=[f"x{i}" for i in range(width)])
+    frame["y"] = rng.integers(0, 2, 30)
+    frame.to_parquet(tmp_path / "wide.parquet")
+    profile = profile_table(read_source(str(tmp_path / "wide.parquet")), first=["y"], deadline=monotonic())
+    # One chunk however late it is: the column named first, then the others in table order.
+    assert profile.names == [f"x{i}" for i in range(CHUNK - 1)] + ["y"]
+    assert profile.unprofiled == tuple(f"x{i}" for i in range(CHUNK - 1, width))
+    assert Profile.from_dict(profile.to_dict()) == profile
+    plan = plan_features(profile, frame, exclude=("y",))
+    assert [c.name for c in plan.inputs] == [f"x{i}" for i in range(CHUNK - 1)]
+    assert dict(plan.left_out)[f"x{width - 1}"] == UNPROFILED
