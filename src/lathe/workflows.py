@@ -24,7 +24,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from lathe import _display
 from lathe._outputs import check_output_file, check_output_folder
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
-from lathe.bundle import SAMPLE_ROWS, Bundle, load_bundle
+from lathe.bundle import SAMPLE_ROWS, Bundle, check_bundle_folder, load_bundle
 from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, Explanation, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import (
@@ -316,10 +316,9 @@ def _check_output(path: Path) -> None:
 
 
 def _check_bundle_out(folder: Path) -> None:
-    """The checks ``Bundle.save`` makes, made before the training rather than after it."""
+    """The checks ``Bundle.save`` makes, and that its folder can be written, before the training."""
     check_output_folder(folder)
-    if folder.is_dir() and not (folder / "manifest.json").is_file() and any(folder.iterdir()):
-        raise InvalidParameterError(f"{folder}: exists and is not a lathe bundle; choose an empty or new folder")
+    check_bundle_folder(folder)
 
 
 def _check_training(

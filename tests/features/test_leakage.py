@@ -61,11 +61,13 @@ def test_honest_signal_is_not_a_leak() -> None:
 def test_the_rank_auc_is_sklearns() -> None:
     from sklearn.metrics import roc_auc_score
 
-    from lathe.features._leakage import _auc
+    from lathe._roc import roc_auc
 
     rng = np.random.default_rng(2)
     labels, scores = rng.integers(0, 2, 500), rng.integers(0, 20, 500).astype(float)  # many ties
-    assert _auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    assert roc_auc(labels == 1, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-15)
+    with pytest.raises(ValueError, match="only one class"):
+        roc_auc(np.zeros(5, dtype=bool), scores[:5])
 
 
 def test_a_monotone_leak_in_a_number_is_caught_out_of_fold() -> None:

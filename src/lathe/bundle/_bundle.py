@@ -171,11 +171,7 @@ class Bundle:
 
     def save(self, path: str | Path) -> Path:
         """Write the bundle to the folder ``path`` whole, replacing what is there; return it."""
-        target = Path(path)
-        if target.exists() and not target.is_dir():
-            raise BundleError(f"{target}: is a file; choose a folder for the bundle")
-        if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
-            raise BundleError(f"{target}: exists and is not a lathe bundle; choose an empty or new folder")
+        target = check_bundle_folder(path)
         write_folder(target, self._write)
         return target
 
@@ -192,6 +188,17 @@ class Bundle:
         manifest["model"] = {**manifest.get("model", {}), "file": model_file}
         manifest["leaderboard"] = self.leaderboard.to_dict()
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str))
+
+
+def check_bundle_folder(path: str | Path) -> Path:
+    """``path`` as a folder a bundle may be saved to, whole, replacing what is there: new, empty,
+    or a bundle; checked before a training as well as when saving."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise BundleError(f"{target}: is a file; choose a folder for the bundle")
+    if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
+        raise BundleError(f"{target}: exists and is not a lathe bundle; choose an empty or new folder")
+    return target
 
 
 def load_bundle(path: str | Path) -> Bundle:
