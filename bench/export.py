@@ -84,6 +84,9 @@ def demo_model(count: int, postgres: str) -> list[tuple[str, float]]:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE TABLE input AS SELECT * FROM frame")
     seconds.append(("SQL export in DuckDB", _timed(lambda: con.execute(f"CREATE TABLE scored AS {sql}"))))
+    typed = export(folder, "sql", dialect="duckdb", typed=True).read_text()
+    seconds.append(("SQL export in DuckDB, typed columns (--typed)",
+                    _timed(lambda: con.execute(f"CREATE TABLE scored_typed AS {typed}"))))  # fmt: skip
     export(folder, "sql", dialect="postgres", table=TABLE, verify_in=postgres)
     _load_postgres(postgres, frame)
     pipeline = pipeline_of(bundle)
@@ -116,6 +119,8 @@ def shared_pipeline(count: int) -> list[tuple[str, float]]:
         con = duckdb.connect()
         con.execute("CREATE TABLE input AS SELECT * FROM rows")
         ours = _timed(lambda: con.execute(f"CREATE TABLE scored AS {sql}"))
+        typed = export(folder, "sql", dialect="duckdb", typed=True).read_text()
+        ours_typed = _timed(lambda: con.execute(f"CREATE TABLE scored_typed AS {typed}"))
         data.to_parquet(Path(work) / "train.parquet")
         rows.to_parquet(Path(work) / "rows.parquet")
         python = own_environment("orbital", ["orbital", "scikit-learn", "duckdb", "pandas", "pyarrow"])
@@ -123,7 +128,8 @@ def shared_pipeline(count: int) -> list[tuple[str, float]]:
         theirs = float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
     asked = "from importlib.metadata import version; print(version('orbital'))"
     orbital = subprocess.run([str(python), "-c", asked], check=True, capture_output=True, text=True).stdout.strip()
-    return [("lathe SQL export in DuckDB", ours), (f"orbital {orbital} SQL in DuckDB", theirs)]
+    return [("lathe SQL export in DuckDB", ours), ("lathe SQL export in DuckDB, typed columns (--typed)", ours_typed),
+            (f"orbital {orbital} SQL in DuckDB", theirs)]  # fmt: skip
 
 
 def _described(bundle: lathe.Bundle) -> str:

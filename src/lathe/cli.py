@@ -100,6 +100,11 @@ def _export_parser(commands: Any) -> None:
         "--verify-in", metavar="URI",
         help="with --dialect postgres or mysql: the database to check the SQL in (it gets a temporary table)",
     )  # fmt: skip
+    export.add_argument(
+        "--typed", action="store_true",
+        help="with --format sql: the table's number inputs are in numeric columns and its datetimes in timestamp "
+        "columns; read them as they are, without the check for written-out missing values (faster)",
+    )  # fmt: skip
     export.set_defaults(run=_export)
 
 
@@ -136,7 +141,7 @@ def _export(args: argparse.Namespace) -> None:
     from lathe.export import export
 
     _check_exports(Path(args.bundle) / "exports")
-    export(args.bundle, args.format, dialect=args.dialect, table=args.table, verify_in=args.verify_in)
+    export(args.bundle, args.format, dialect=args.dialect, table=args.table, verify_in=args.verify_in, typed=args.typed)
 
 
 def _check_exports(exports: Path) -> None:

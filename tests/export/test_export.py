@@ -131,3 +131,18 @@ def test_score_in_db_on_a_sqlite_file_as_a_view(folder: Path, tmp_path: Path) ->
         scored = pd.read_sql("SELECT * FROM scored ORDER BY customer_id", con)
     native = load_bundle(folder).predict(table)
     assert (scored["probability_yes"] - native["probability_yes"]).abs().max() <= 1e-6
+
+
+def test_a_typed_sql_export_reads_numbers_and_timestamps_as_stored(folder: Path) -> None:
+    assert cli.main(["export", str(folder), "--format", "sql", "--dialect", "duckdb", "--typed"]) == 0
+    record = json.loads((folder / "exports" / "exports.json").read_text())["model.duckdb.sql"]
+    assert record["typed_columns"] == ["amount", "signup"]  # numbers and datetimes; the flag keeps its check
+    assert record["check"]["labels_differing"] == 0
+    text = (folder / "exports" / "model.duckdb.sql").read_text()
+    assert 'CAST("amount" AS TEXT)' not in text
+    assert 'CAST("active" AS TEXT)' in text
+
+
+def test_typed_is_for_the_sql_format(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["export", str(folder), "--format", "onnx", "--typed"]) == 2
+    assert "--typed is for the sql format" in capsys.readouterr().err

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lathe.backends import create_scored, run_select, spark_session
+from lathe.backends import column_types, create_scored, run_select, spark_session
 from lathe.backends._quiet import library_noise
 from lathe.bundle import Bundle
 from lathe.errors import ExportError, InvalidParameterError, MissingDependencyError, SourceReadError
@@ -418,3 +418,132 @@ def test_a_tuned_threshold_decides_the_label(engine: tuple[str, str | None]) -> 
     pipeline = pipeline_of(bundle)
     rows = check_rows(pipeline, bundle.sample)
     compare(bundle, rows, score(build(pipeline, dialect), rows, pipeline, dialect, uri), dialect)
+
+
+# ---- typed columns: read as they are stored, without the text check --------------------------------
+
+_TYPED_CASES = [("binary", "lightgbm"), ("multiclass", "linear"), ("regression", "xgboost"), ("binary", "blend")]
+
+
+def _with_infinities(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with a NaN, an infinity and a negative infinity in the amounts: missing, as lathe reads them."""
+    rows = rows.copy()
+    rows.loc[rows.index[:30], "amount"] = np.tile([np.nan, np.inf, -np.inf], 10)
+    return rows
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb", "sqlite"], indirect=True)
+@pytest.mark.parametrize(("task", "family"), _TYPED_CASES)
+def test_typed_columns_give_the_text_checks_predictions(engine: tuple[str, str | None], task: str, family: str) -> None:
+    """Every input read as the upload types it (numbers and booleans as doubles, timestamps): the
+    same numbers, to the last bit, as through the text check, and the bundle's."""
+    dialect, uri = engine
+    bundle, pipeline = _bundle(task, family, "dates", text=dialect != "sqlite")
+    rows = check_rows(pipeline, bundle.sample)
+    typed = {c.name for c in pipeline.inputs}
+    texts = score(build(pipeline, dialect), rows, pipeline, dialect, uri)
+    stored = score(build(pipeline, dialect), rows, pipeline, dialect, uri, typed=typed)
+    pd.testing.assert_frame_equal(stored, texts, check_exact=True)
+    compare(bundle, rows, stored, dialect)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "duckdb", "spark"], indirect=True)
+def test_a_floats_nan_and_infinities_are_missing(engine: tuple[str, str | None]) -> None:
+    dialect, uri = engine
+    bundle, pipeline = _bundle("binary", "lightgbm", "dates")
+    rows = _with_infinities(check_rows(pipeline, bundle.sample))
+    for typed in ({"amount"}, set()):  # read as a double, and through the text check (which reads "inf" too)
+        compare(bundle, rows, score(build(pipeline, dialect), rows, pipeline, dialect, uri, typed=typed), dialect)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "duckdb", "sqlite"], indirect=True)
+def test_an_infinity_written_out_is_missing(engine: tuple[str, str | None]) -> None:
+    dialect, uri = engine
+    bundle, pipeline = _bundle("binary", "lightgbm", text=dialect != "sqlite")
+    rows = check_rows(pipeline, bundle.sample)
+    spelled = ["inf", " -Infinity ", "+INF", "infinity", "-inf", "+Infinity"]
+    rows["amount"] = rows["amount"].map(repr).astype(object)
+    rows.loc[rows.index[:30], "amount"] = spelled * 5
+    compare(bundle, rows, score(build(pipeline, dialect), rows, pipeline, dialect, uri), dialect)
+
+
+def test_the_typed_sql_has_no_text_check_for_a_typed_column() -> None:
+    _, pipeline = _bundle("binary", "linear", "dates")
+    types = {"amount": "float", "customer_id": "integer", "signup": "datetime", "active": "boolean"}
+    typed = build(pipeline, "duckdb", types=types)
+    text = build(pipeline, "duckdb")
+    assert 'CAST("amount" AS TEXT)' in text
+    assert 'CAST("amount" AS TEXT)' not in typed
+    assert 'CAST("signup" AS TEXT)' not in typed
+    assert 'CAST("active" AS TEXT)' not in typed
+    assert 'CAST("plan" AS TEXT)' in typed  # a string keeps its check
+
+
+_STORED = {
+    "postgres": {"id": "BIGINT", "number": "DOUBLE PRECISION", "text": "TEXT", "flag": "BOOLEAN", "time": "TIMESTAMP"},
+    "mysql": {"id": "BIGINT", "number": "DOUBLE", "text": "TEXT", "flag": "BOOLEAN", "time": "DATETIME(6)"},
+    "duckdb": {"id": "BIGINT", "number": "DOUBLE", "text": "TEXT", "flag": "BOOLEAN", "time": "TIMESTAMP"},
+    "sqlite": {"id": "INTEGER", "number": "REAL", "text": "TEXT", "flag": "INTEGER", "time": "TEXT"},
+}
+_STORED_COLUMNS = {"customer_id": "id", "amount": "number", "plan": "text", "active": "flag", "signup": "time",
+                   "note": "text"}  # fmt: skip
+
+
+@pytest.fixture(params=["postgres", "mysql", "duckdb", "sqlite"])
+def typed_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """A database holding ``lathe_sql_typed``: the mixed table in columns of its own types (amounts
+    as doubles, flags as booleans, timestamps), and the rows it holds."""
+    dialect = request.param
+    if dialect in ("postgres", "mysql"):
+        uri = request.getfixturevalue({"postgres": "postgres_uri", "mysql": "mariadb_uri"}[dialect])
+    else:
+        path = tmp_path / f"typed.{dialect}"
+        if dialect == "duckdb":
+            ibis.duckdb.connect(str(path)).disconnect()
+        else:
+            path.touch()
+        uri = f"{dialect}:///{path}"
+    frame = mixed_table(400, "binary", seed=5)[[*_STORED_COLUMNS]]
+    frame = frame if dialect != "sqlite" else frame.drop(columns=["note"])
+    with _connection(uri) as con:
+        cursor = con.con.cursor()
+        columns = ", ".join(f"{c} {_STORED[dialect][_STORED_COLUMNS[c]]}" for c in frame.columns)
+        marker = "?" if dialect in ("sqlite", "duckdb") else "%s"
+        cursor.execute("DROP TABLE IF EXISTS lathe_sql_typed")
+        cursor.execute(f"CREATE TABLE lathe_sql_typed ({columns})")
+        cursor.executemany(f"INSERT INTO lathe_sql_typed VALUES ({', '.join([marker] * len(frame.columns))})",
+                           _python(frame))  # fmt: skip
+        if dialect == "sqlite":
+            con.con.commit()
+    yield dialect, uri, frame
+    with _connection(uri) as con:
+        for table in ("lathe_sql_typed", "lathe_sql_typed_scores", "lathe_sql_text_scores"):
+            con.raw_sql(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_the_database_says_its_column_types(typed_database: tuple[str, str, pd.DataFrame]) -> None:
+    dialect, uri, _ = typed_database
+    kinds = column_types(uri, "lathe_sql_typed")
+    if dialect == "sqlite":
+        assert kinds == {}  # a column declared REAL may hold text: SQLite's are read through the check
+        return
+    flag = "integer" if dialect == "mysql" else "boolean"  # MySQL's BOOLEAN is a TINYINT(1)
+    assert kinds == {"customer_id": "integer", "amount": "float", "plan": "text", "active": flag,
+                     "signup": "datetime", "note": "text"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("task", "family"), [("binary", "lightgbm"), ("regression", "linear")])
+def test_a_typed_table_is_scored_in_the_database_as_through_the_check(
+    typed_database: tuple[str, str, pd.DataFrame], task: str, family: str
+) -> None:
+    """``score_in_database`` reads the column types from the database: its typed statement scores
+    as the text check does, and as the bundle."""
+    dialect, uri, frame = typed_database
+    bundle, pipeline = _bundle(task, family, text=dialect != "sqlite")
+    score_in_database(pipeline, uri, "lathe_sql_typed", "lathe_sql_typed_scores")
+    score_in_database(pipeline, uri, "lathe_sql_typed", "lathe_sql_text_scores", types={})
+    typed, text = _read(uri, "lathe_sql_typed_scores"), _read(uri, "lathe_sql_text_scores")
+    pd.testing.assert_frame_equal(typed, text, check_exact=True)
+    expected = bundle.predict(frame.sort_values("customer_id", kind="stable"))
+    column = "probability_yes" if task == "binary" else "prediction"
+    np.testing.assert_allclose(typed[column].to_numpy(float), expected[column], rtol=1e-12, atol=1e-9)

@@ -5,7 +5,7 @@ from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import close, fetch, read_frame, read_source, sampled, to_frame
 from lathe.backends._open import open_table
 from lathe.backends._project import Project, is_project, read_project
-from lathe.backends._sql import BATCH_ROWS, create_scored, run_select, spark_session
+from lathe.backends._sql import BATCH_ROWS, column_types, create_scored, run_select, spark_session, upload_kind
 from lathe.backends._stream import chunks, count_rows
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Project",
     "chunks",
     "close",
+    "column_types",
     "count_rows",
     "create_scored",
     "describe",
@@ -29,4 +30,5 @@ __all__ = [
     "sampled",
     "spark_session",
     "to_frame",
+    "upload_kind",
 ]

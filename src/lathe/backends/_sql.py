@@ -145,6 +145,41 @@ def create_scored(
         return session.count(into)
 
 
+def column_types(engine: str, table: str) -> dict[str, str]:
+    """The kind of each column of ``table`` in ``engine``, as the database declares it: integer
+    (exact numbers, decimals too), float, boolean, datetime (timestamps and dates) or text (any
+    other). Reads the catalog, no row. SQLite gives none: a column declared REAL may hold text."""
+    if engine == "spark":
+        with _spark_at_utc() as spark:
+            fields = _guard("spark", lambda: _spark_quiet(lambda: spark.table(table).schema.fields))
+            return {f.name: _SPARK_KINDS.get(f.dataType.typeName(), "text") for f in fields}
+    dialect, backend = _connect(engine)
+    try:
+        if dialect == "sqlite":
+            return {}
+        *qualifier, name = table.split(".")
+        where = dict(zip(("catalog", "database")[-len(qualifier) :], qualifier, strict=True)) if qualifier else {}
+        schema = _guard(describe(engine), lambda: backend.get_schema(name, **where))
+        return {column: _ibis_kind(dtype) for column, dtype in schema.items()}
+    finally:
+        _guard(describe(engine), backend.disconnect)
+
+
+_SPARK_KINDS = {"byte": "integer", "short": "integer", "integer": "integer", "long": "integer", "decimal": "integer",
+                "float": "float", "double": "float", "boolean": "boolean", "timestamp": "datetime",
+                "timestamp_ntz": "datetime", "date": "datetime"}  # fmt: skip
+
+
+def _ibis_kind(dtype: Any) -> str:
+    if dtype.is_integer() or dtype.is_decimal():
+        return "integer"
+    if dtype.is_floating():
+        return "float"
+    if dtype.is_boolean():
+        return "boolean"
+    return "datetime" if dtype.is_timestamp() or dtype.is_date() else "text"
+
+
 def _sibling(table: str, name: str) -> str:
     """``name`` in the schema of ``table``."""
     return ".".join([*table.split(".")[:-1], name])
@@ -224,7 +259,7 @@ class _Session:
 
     def upload(self, name: str, frame: pd.DataFrame) -> None:
         """``frame`` as the temporary table ``name``: columns typed from their dtypes."""
-        kinds = [_kind(frame[column]) for column in frame.columns]
+        kinds = [upload_kind(frame[column]) for column in frame.columns]
         columns = ", ".join(
             f"{self.name(str(c))} {self.engine.types[k]}" for c, k in zip(frame.columns, kinds, strict=True)
         )
@@ -325,7 +360,7 @@ class _Spark(_Session):
         types = _spark_quiet(lambda: importlib.import_module("pyspark.sql.types"))
         spark_types = {"integer": types.LongType(), "float": types.DoubleType(), "boolean": types.BooleanType(),
                        "datetime": types.TimestampNTZType(), "text": types.StringType()}  # fmt: skip
-        kinds = [_kind(frame[column]) for column in frame.columns]
+        kinds = [upload_kind(frame[column]) for column in frame.columns]
         schema = types.StructType(
             [types.StructField(str(c), spark_types[k]) for c, k in zip(frame.columns, kinds, strict=True)]
         )
@@ -424,7 +459,8 @@ def _spark_quiet(action: Callable[[], T]) -> T:
 # ---- values --------------------------------------------------------------------------------------
 
 
-def _kind(values: pd.Series) -> str:
+def upload_kind(values: pd.Series) -> str:
+    """The kind of column an upload makes of ``values``: integer, float, boolean, datetime or text."""
     if pd.api.types.is_bool_dtype(values):
         return "boolean"
     if pd.api.types.is_integer_dtype(values):

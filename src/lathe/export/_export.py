@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from lathe import _display
-from lathe.backends import BATCH_ROWS, describe
+from lathe.backends import BATCH_ROWS, column_types, describe
 from lathe.bundle import Bundle, load_bundle, sha256
 from lathe.errors import ExportError, InvalidParameterError, MissingDependencyError
 from lathe.export._pipeline import Pipeline, pipeline_of
@@ -32,7 +33,12 @@ _SERVERS = ("postgres", "mysql")  # dialects checked in a database the user name
 
 
 def export(
-    bundle: str | Path, format: str, dialect: str | None = None, table: str = "input", verify_in: str | None = None
+    bundle: str | Path,
+    format: str,
+    dialect: str | None = None,
+    table: str = "input",
+    verify_in: str | None = None,
+    typed: bool = False,
 ) -> Path:
     """Write ``format`` (onnx, pmml or sql) of the bundle in folder ``bundle`` to its ``exports/``
     folder, after checking that an independent engine scoring the export reproduces the bundle's
@@ -41,9 +47,29 @@ def export(
     For sql, ``dialect`` is one of ``DIALECTS`` and ``table`` names the table the SELECT reads.
     DuckDB and SQLite are checked in memory, Spark SQL in local mode; PostgreSQL and MySQL/MariaDB
     in the database ``verify_in`` names. The check's figures are recorded in ``exports/exports.json``.
+    With ``typed``, the SQL reads the table's number inputs from numeric columns and its datetime
+    inputs from timestamp columns as they are, without the text check for written-out missing
+    values ("NA", "?"), which costs several times the rest of a linear model; a table holding
+    such a column as text then fails to score (or in MySQL and SQLite, reads "NA" as 0).
     A format that cannot express a step, or an export that does not match, raises ``ExportError``
     and nothing is written.
     """
+    if typed and format != "sql":
+        raise InvalidParameterError(f"--typed is for the sql format, not {format}")
+    return _export(bundle, format, dialect, table, verify_in, typed=typed)
+
+
+def _export(
+    bundle: str | Path,
+    format: str,
+    dialect: str | None,
+    table: str,
+    verify_in: str | None,
+    typed: bool = False,
+    types: Mapping[str, str] | None = None,
+) -> Path:
+    """``export``; the SQL reads the table's columns as ``types`` gives them (by default, with
+    ``typed``, as ``typed_inputs`` assumes them, else all through the text check)."""
     if format not in FORMATS:
         raise InvalidParameterError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
     folder = Path(bundle)
@@ -54,14 +80,17 @@ def export(
         )
     pipeline = pipeline_of(loaded)
     started = time.perf_counter()
+    facts: dict[str, Any] = {"format": format, "dialect": dialect, "table": table}
     if format == "sql":
-        name, artifact, check = _sql_export(loaded, pipeline, dialect, table, verify_in)
+        stored = dict(types) if types is not None else _format("sql").typed_inputs(pipeline) if typed else {}
+        name, artifact, check = _sql_export(loaded, pipeline, dialect, table, verify_in, stored)
+        facts["typed_columns"] = sorted(c.name for c in pipeline.inputs if stored.get(c.name, "text") != "text")
     else:
         if dialect is not None:
             raise InvalidParameterError(f"--dialect is for the sql format, not {format}")
         name, artifact, check = _model_export(loaded, pipeline, format)
     check["seconds"] = round(time.perf_counter() - started, 2)
-    path = _write(folder, name, artifact, {"format": format, "dialect": dialect, "table": table, "check": check})
+    path = _write(folder, name, artifact, {**facts, "check": check})
     difference = check.get("max_abs_difference", check.get("max_relative_difference"))
     _display.status(
         f"wrote {path}: checked by {check['engine']} on {check['rows']:,} rows, largest difference {difference:.2g}"
@@ -82,18 +111,23 @@ def score_in_database(
     with ``view``) by the bundle's SQL export, run by the database: no row leaves it. Return the
     rows scored.
 
-    The SQL export for the database's dialect is written and checked first (see ``export``);
+    The SQL export for the database's dialect is written and checked first (see ``export``),
+    reading each column the database types as a number, boolean or timestamp as it is stored
+    (its kinds are read from the database's catalog; see ``lathe.backends.column_types``);
     ``uri`` may also be ``spark``, the active SparkSession (a local one where none runs). With
     ``key``, a numeric column, a table of more than ``batch_rows`` rows is scored in ranges of the
     key. ``into`` is written under a temporary name and renamed at the end: a failure leaves a
     table already there untouched.
     """
     dialect = dialect_of(uri)
-    export(bundle, "sql", dialect, table=table, verify_in=uri if dialect in _SERVERS else None)
+    types = column_types(uri, table)
+    _export(bundle, "sql", dialect, table, uri if dialect in _SERVERS else None, types=types)
     pipeline = pipeline_of(load_bundle(bundle))
     _display.status(f"scoring {table} into {into} inside {describe(uri)}")
     started = time.perf_counter()
-    count = int(_format("sql").score_in_database(pipeline, uri, table, into, view=view, key=key, batch_rows=batch_rows))
+    count = int(_format("sql").score_in_database(
+        pipeline, uri, table, into, view=view, key=key, batch_rows=batch_rows, types=types
+    ))  # fmt: skip
     made = "defined the view" if view else "wrote"
     _display.status(f"{made} {into}: {count:,} rows scored in the database in {time.perf_counter() - started:.1f} s")
     return count
@@ -131,7 +165,7 @@ def _model_export(bundle: Bundle, pipeline: Pipeline, format: str) -> tuple[str,
 
 
 def _sql_export(
-    bundle: Bundle, pipeline: Pipeline, dialect: str | None, table: str, verify_in: str | None
+    bundle: Bundle, pipeline: Pipeline, dialect: str | None, table: str, verify_in: str | None, types: dict[str, str]
 ) -> tuple[str, bytes, dict[str, Any]]:
     if dialect not in DIALECTS:
         raise InvalidParameterError(f"the sql format needs --dialect, one of {', '.join(DIALECTS)}")
@@ -147,8 +181,9 @@ def _sql_export(
     where = f"{dialect} at {describe(verify_in)}" if verify_in and verify_in != "spark" else memory
     _display.status(f"building the {dialect} SQL export and checking it on {len(rows):,} rows in {where}")
     writer = _format("sql")
-    text = writer.build(pipeline, dialect, table)
-    scored = writer.score(text, rows, pipeline, dialect, verify_in)
+    text = writer.build(pipeline, dialect, table, types=types)
+    typed = {name for name, kind in types.items() if kind != "text"}
+    scored = writer.score(text, rows, pipeline, dialect, verify_in, typed=typed)
     check = compare(bundle, rows, scored, where)
     return f"model.{dialect}.sql", text.encode(), check
 
