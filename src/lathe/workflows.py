@@ -409,10 +409,11 @@ def _left_out(plan: FeaturePlan, shown: int = 8) -> str:
     by_reason: dict[str, list[str]] = {}
     for column, reason in plan.left_out:
         by_reason.setdefault(reason.split(":")[0], []).append(column)
-    return "; ".join(
+    said = [
         f"{why}: {', '.join(names[:shown])}" + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
         for why, names in by_reason.items()
-    ) or "no other columns"
+    ]
+    return "; ".join(said) or "no other columns"
 
 
 def _split(frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], roles: _Roles) -> _Split:
