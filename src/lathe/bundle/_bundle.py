@@ -148,6 +148,17 @@ class Bundle:
         out["reasons"] = reason_codes(push, self.explainer.columns, frame, subjects, top)
         return out
 
+    def explain_rows(self, rows: Sequence[Mapping[str, Any]], top: int = DEFAULT_TOP) -> list[dict[str, Any]]:
+        """``explain`` for rows given as mappings (parsed JSON), as one JSON-ready dict per row:
+        ``predict_rows``' fields, ``base_value``, ``contributions`` by column, ``reasons``."""
+        frame = self.explain(pd.DataFrame(list(rows)), top)
+        shares = [c for c in frame.columns if c.startswith("contribution_")]
+        out = []
+        for record in frame.to_dict("records"):
+            contributions = {c.removeprefix("contribution_"): record.pop(c) for c in shares}
+            out.append({k: _missing_as_none(v) for k, v in record.items()} | {"contributions": contributions})
+        return out
+
     def _explained_labels(self) -> list[Any]:
         return self.classes[1:] if self.task is Task.BINARY else self.classes
 
@@ -192,6 +203,10 @@ class Bundle:
         manifest["model"] = {**manifest.get("model", {}), "file": model_file}
         manifest["leaderboard"] = self.leaderboard.to_dict()
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str))
+
+
+def _missing_as_none(value: Any) -> Any:
+    return None if isinstance(value, float) and np.isnan(value) else value
 
 
 def load_bundle(path: str | Path) -> Bundle:
