@@ -17,7 +17,7 @@ from lathe.errors import LatheError
 from lathe.registry import OpenedModel
 from lathe.stream._broker import Message
 
-_ROW = re.compile(r"^row \d+")  # predict_rows numbers the row; a message is one row
+_ROW = re.compile(r"^(row \d+|the rows lack)")  # the scoring paths' words for a row; a message is one row
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,15 @@ def _predicted(model: OpenedModel, rows: list[dict[str, Any]], explain: int) -> 
 
 
 def _scores(model: OpenedModel, rows: list[dict[str, Any]], explain: int) -> list[dict[str, Any]]:
-    return model.bundle.explain_rows(rows, explain) if explain else model.bundle.predict_rows(rows)
+    predicted = model.bundle.predict_rows(rows)  # checks every value's kind, as the explanation does not
+    return model.bundle.explain_rows(rows, explain) if explain else predicted
 
 
 def _alone(model: OpenedModel, row: dict[str, Any], explain: int) -> dict[str, Any] | str:
     try:
         return _scores(model, [row], explain)[0]
     except (LatheError, TypeError, ValueError) as exc:
-        return _ROW.sub("the message", str(exc))
+        return _ROW.sub(lambda found: "the message lacks" if found[0].endswith("lack") else "the message", str(exc))
 
 
 def _output(message: Message, answer: dict[str, Any], model: OpenedModel) -> bytes:
