@@ -8,6 +8,7 @@ child process (this checkout's code: ``python -m lathe.cli`` with the inherited 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -167,10 +168,8 @@ class NatsBroker:
     def close(self) -> None:
         async def delete(js: Any) -> None:
             for subject in self.keys.values():
-                try:
+                with contextlib.suppress(nats.js.errors.NotFoundError):
                     await js.delete_stream(_name(subject))
-                except nats.js.errors.NotFoundError:
-                    pass
 
         self._run(delete)
 
@@ -180,10 +179,8 @@ def _name(subject: str) -> str:
 
 
 async def _stream(js: Any, subject: str) -> None:
-    try:
+    with contextlib.suppress(nats.js.errors.BadRequestError):  # it exists
         await js.add_stream(name=_name(subject), subjects=[subject])
-    except nats.js.errors.BadRequestError:
-        pass  # it exists
 
 
 Broker = RedisBroker | NatsBroker
