@@ -8,13 +8,14 @@ line there. Only the broker modules import a broker's client library.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from lathe.errors import ColumnNotFoundError, InvalidParameterError, MissingDependencyError
+from lathe.errors import InvalidParameterError, MissingDependencyError
 
 # scheme: (module, its client library as pip installs it)
 BROKERS = {"redis": ("lathe.stream._redis", "redis"), "nats": ("lathe.stream._nats", "nats-py")}
@@ -107,8 +108,12 @@ def parse_address(uri: str, known: Sequence[str]) -> Address:
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
     for name in options:
         if name not in known:
-            error = ColumnNotFoundError.for_name(name, known, what="option")
-            raise InvalidParameterError(f"{_scrubbed(uri)}: {error} (a {parts.scheme}:// URI's query)")
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            listed = ", ".join(known) or "none"
+            raise InvalidParameterError(
+                f"{_scrubbed(uri)}: {name!r} is not an option here.{hint} The options of this URI: {listed}"
+            )
     server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     return Address(parts.scheme, server, parts.path, options, _scrubbed(uri))
 
