@@ -43,7 +43,7 @@ def test_a_scorer_killed_part_way_loses_no_message(broker: Broker, bundle_folder
     until(lambda: broker.count() >= KILL_MESSAGES and broker.unacknowledged() == 0, 180, "every message scored")
     assert second.stop() == 0, second.output()
 
-    outputs = Counter(output["id"] for output in broker.read())
+    outputs = Counter(output["message_id"] for output in broker.read())
     duplicates = sum(outputs.values()) - len(outputs)
     print(f"{type(broker).__name__}: killed at {killed_at:,} of {KILL_MESSAGES:,} outputs; {duplicates} duplicates")
     assert set(outputs) == set(ids)  # every input has an output, and no output is of anything else
@@ -63,7 +63,7 @@ def test_sigterm_drains_without_losing_or_duplicating(broker: Broker, bundle_fol
     assert broker.unacknowledged() == 0
     read = broker.delivered()
     assert 500 <= read < len(ids)
-    assert sorted(output["id"] for output in broker.read()) == sorted(ids[:read])
+    assert sorted(output["message_id"] for output in broker.read()) == sorted(ids[:read])
 
 
 def _free_port() -> int:
@@ -97,9 +97,9 @@ def test_poison_messages_go_to_dead_letters_with_reasons(broker: Broker, bundle_
     assert len(outputs) == len(good)
     assert all(len(o["reasons"].split("; ")) == 2 and set(o["contributions"]) >= {"amount", "plan"} for o in outputs)
     expected = dict(zip(published[100:105], poison.items(), strict=True))
-    assert sorted(d["id"] for d in dead) == sorted(expected)
+    assert sorted(d["message_id"] for d in dead) == sorted(expected)
     for letter in dead:
-        body, reason = expected[letter["id"]]
+        body, reason = expected[letter["message_id"]]
         assert reason in letter["reason"]
         assert letter.get("message", "").encode() == body or letter.get("message_hex") == body.hex()
     assert f"lathe_stream_dead_letters_total {len(poison)}.0" in metrics

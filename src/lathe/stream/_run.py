@@ -29,7 +29,7 @@ from lathe.stream._metrics import Metrics
 from lathe.stream._score import Scored, score
 
 BATCH_SIZE = 100
-MAX_WAIT_MS = 20.0
+MAX_WAIT_MS = 5.0
 IN_FLIGHT = 2
 STATUS_EVERY = 10.0
 LOOK = 0.5  # seconds a reader waits for a first message before it looks at the stop flag again

@@ -85,7 +85,7 @@ def _alone(model: OpenedModel, row: dict[str, Any], explain: int) -> dict[str, A
 
 
 def _output(message: Message, answer: dict[str, Any], model: OpenedModel) -> bytes:
-    record = {"id": message.id, **answer, "model": {"name": model.name, "version": model.version}}
+    record = {"message_id": message.id, **answer, "model": {"name": model.name, "version": model.version}}
     return json.dumps(record, default=_plain, separators=(",", ":")).encode()
 
 
@@ -94,7 +94,7 @@ def _dead_letter(message: Message, reason: str, source: str) -> bytes:
         original: dict[str, str] = {"message": message.body.decode()}
     except UnicodeDecodeError:
         original = {"message_hex": message.body.hex()}
-    record = {"id": message.id, "reason": reason, "source": source, **original}
+    record = {"message_id": message.id, "reason": reason, "source": source, **original}
     return json.dumps(record, separators=(",", ":")).encode()
 
 
