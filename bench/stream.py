@@ -182,6 +182,7 @@ async def _measure(kind: str, model: str | None, bodies: list[bytes], rate: floa
         return await _steady(broker, bodies, arrived, rate, seconds)
     finally:
         watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
         consumer.send_signal(signal.SIGCONT)
         consumer.terminate()
         consumer.wait()
