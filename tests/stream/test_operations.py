@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ def test_a_promotion_switches_version_at_one_point(redis_broker: RedisBroker, tm
 
     scorer = Scorer(
         tmp_path / "scorer.log", "late", "--registry", str(tmp_path / "registry"), "--poll", "0.2",
+        "--status-every", "0.5",
         "--source", redis_broker.source(), "--sink", redis_broker.sink(), "--dead-letter", redis_broker.sink("dead"),
     )  # fmt: skip
     scorer.wait_started()
@@ -65,6 +67,8 @@ def test_a_promotion_switches_version_at_one_point(redis_broker: RedisBroker, tm
     assert versions == [1, 2]  # one switch, never back
     assert redis_broker.count("dead") == 0
     assert all(o["probability_yes"] == pytest.approx(expected[o["model"]["version"]]) for o in outputs)
+    assert re.search(r"lathe [\d,]+ messages/s, [\d,]+ waiting, [\d,]+ scored, 0 dead letters \(late version 2\)",
+                     scorer.output())  # fmt: skip
 
 
 class SlowSink:
