@@ -66,7 +66,9 @@ class Redis:
         self.sink = f"{REDIS}?stream={self.name}-out"
 
     async def open(self) -> None:
-        self.client = aioredis.Redis.from_url(REDIS)
+        # The watcher's blocking reads on a client of their own, apart from the publisher's pipelines.
+        self.client, self.watching = aioredis.Redis.from_url(REDIS), aioredis.Redis.from_url(REDIS)
+        self.closing = False  # ends the watcher: a cancelled blocking read was seen to go on reading
         await self.client.xgroup_create(f"{self.name}-in", "bench", id="0", mkstream=True)
 
     async def publish(self, bodies: list[bytes]) -> list[str]:
@@ -77,8 +79,8 @@ class Redis:
 
     async def outputs(self, seen: Callable[[str], None]) -> None:
         last = b"0"
-        while True:
-            answer = await self.client.xread({f"{self.name}-out": last}, count=1000, block=100)
+        while not self.closing:
+            answer = await self.watching.xread({f"{self.name}-out": last}, count=1000, block=100)
             for _, entries in answer:
                 for entry_id, fields in entries:
                     seen(json.loads(fields[b"data"])["message_id"])
@@ -87,6 +89,7 @@ class Redis:
     async def close(self) -> None:
         await self.client.delete(f"{self.name}-in", f"{self.name}-out")
         await self.client.aclose()
+        await self.watching.aclose()
 
 
 class Nats:
@@ -167,40 +170,64 @@ def _consumer(kind: str, broker: Broker, model: str | None) -> subprocess.Popen[
 async def _measure(kind: str, model: str | None, bodies: list[bytes], rate: float | None, seconds: float) -> Any:
     """Messages per second of a paused backlog (``rate`` None), or latencies in seconds at ``rate``."""
     broker = BROKERS[kind]()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _tasks)
     await broker.open()
     consumer = _consumer(kind, broker, model)
     arrived: dict[str, float] = {}
     watcher = asyncio.create_task(broker.outputs(lambda i: arrived.setdefault(i, time.perf_counter())))
     try:
         warm = await broker.publish(bodies[:BATCH])  # the consumer is up once these come back
-        while len(arrived) < len(warm):
-            assert consumer.poll() is None, consumer.stderr.read().decode() if consumer.stderr else ""
-            await asyncio.sleep(0.05)
+        await _arrival(consumer, arrived, len(warm))
         arrived.clear()
         if rate is None:
             return await _backlog(broker, consumer, bodies, arrived)
-        return await _steady(broker, bodies, arrived, rate, seconds)
+        return await _steady(broker, consumer, bodies, arrived, rate, seconds)
     finally:
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
+        if isinstance(broker, Redis):
+            broker.closing = True
+        else:
+            watcher.cancel()
+        await asyncio.wait([watcher], timeout=5)
         consumer.send_signal(signal.SIGCONT)
         consumer.terminate()
-        consumer.wait()
+        try:
+            consumer.wait(30)
+        except subprocess.TimeoutExpired:
+            consumer.kill()
+            consumer.wait()
         await broker.close()
+
+
+def _tasks() -> None:
+    """On SIGUSR1: where each task waits (a run that seems stuck)."""
+    for task in asyncio.all_tasks():
+        task.print_stack(file=sys.stderr)
+
+
+async def _arrival(consumer: subprocess.Popen[bytes], arrived: dict[str, float], count: int) -> None:
+    """Wait until ``count`` outputs have arrived; fail if the consumer dies or two minutes pass."""
+    deadline = time.monotonic() + 120
+    while len(arrived) < count:
+        if consumer.poll() is not None:
+            raise RuntimeError(f"the consumer exited: {consumer.stderr.read().decode() if consumer.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(arrived)} of {count} outputs after two minutes")
+        await asyncio.sleep(0.01)
 
 
 async def _backlog(broker: Broker, consumer: subprocess.Popen[bytes], bodies: list[bytes], arrived: dict) -> float:
     consumer.send_signal(signal.SIGSTOP)
     for start in range(0, len(bodies), 2000):
-        await broker.publish(bodies[start : start + 2000])
+        await asyncio.wait_for(broker.publish(bodies[start : start + 2000]), 60)
     resumed = time.perf_counter()
     consumer.send_signal(signal.SIGCONT)
-    while len(arrived) < len(bodies):
-        await asyncio.sleep(0.01)
+    await _arrival(consumer, arrived, len(bodies))
     return len(bodies) / (max(arrived.values()) - resumed)
 
 
-async def _steady(broker: Broker, bodies: list[bytes], arrived: dict, rate: float, seconds: float) -> np.ndarray:
+async def _steady(
+    broker: Broker, consumer: subprocess.Popen[bytes], bodies: list[bytes], arrived: dict, rate: float, seconds: float
+) -> np.ndarray:
     sent: dict[str, float] = {}
     started, count = time.perf_counter(), int(rate * seconds)
     done = 0
@@ -212,8 +239,7 @@ async def _steady(broker: Broker, bodies: list[bytes], arrived: dict, rate: floa
                 sent[i] = at
             done = due
         await asyncio.sleep(0.001)
-    while len(arrived) < len(sent):
-        await asyncio.sleep(0.01)
+    await _arrival(consumer, arrived, len(sent))
     return np.array([arrived[i] - sent[i] for i in sent])
 
 
@@ -238,8 +264,11 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in args.brokers.split(","):
+        print(f"{kind}: measuring", file=sys.stderr, flush=True)
         ceiling = asyncio.run(_measure(kind, None, bodies, None, 0))
+        print(f"{kind}: ceiling {ceiling:,.0f} msg/s", file=sys.stderr, flush=True)
         lathe_rate = asyncio.run(_measure(kind, model, bodies, None, 0))
+        print(f"{kind}: lathe {lathe_rate:,.0f} msg/s", file=sys.stderr, flush=True)
         offered = round(lathe_rate / 2, -1)
         ours = asyncio.run(_measure(kind, model, bodies, offered, args.seconds)) * 1000
         theirs = asyncio.run(_measure(kind, None, bodies, offered, args.seconds)) * 1000

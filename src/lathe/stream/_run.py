@@ -33,6 +33,7 @@ MAX_WAIT_MS = 5.0
 IN_FLIGHT = 2
 STATUS_EVERY = 10.0
 LOOK = 0.5  # seconds a reader waits for a first message before it looks at the stop flag again
+CANCEL_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,11 @@ async def pipeline(
 
 
 async def _together(workers: list[Coroutine[Any, Any, None]], beside: Coroutine[Any, Any, None]) -> None:
-    """Run ``workers`` to their end and ``beside`` while they run; the first failure cancels the rest."""
+    """Run ``workers`` to their end and ``beside`` while they run; the first failure cancels the rest.
+
+    Ended ones are waited for a few seconds at most: a client library may swallow a cancellation
+    and go on, and that must not keep the command from exiting with the failure.
+    """
     tasks = [asyncio.create_task(w) for w in workers]
     extra = asyncio.create_task(beside)
     try:
@@ -140,7 +145,7 @@ async def _together(workers: list[Coroutine[Any, Any, None]], beside: Coroutine[
     finally:
         for task in [*tasks, extra]:
             task.cancel()
-        await asyncio.gather(*tasks, extra, return_exceptions=True)
+        await asyncio.wait([*tasks, extra], timeout=CANCEL_WAIT)
 
 
 async def _reader(
