@@ -80,3 +80,15 @@ def mariadb_uri() -> str:
         "mysql://root@127.0.0.1:3306/test",
         "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
     )
+
+
+@pytest.fixture(scope="session")
+def redis_uri() -> str:
+    """Redis from ``LATHE_REDIS_URI``, by default the local server's database 0."""
+    return _service("LATHE_REDIS_URI", "redis://127.0.0.1:6379/0", "redis-server --daemonize yes")
+
+
+@pytest.fixture(scope="session")
+def nats_uri() -> str:
+    """NATS with JetStream from ``LATHE_NATS_URI``, by default the local server."""
+    return _service("LATHE_NATS_URI", "nats://127.0.0.1:4222", "nats-server -js -sd /tmp/nats &")

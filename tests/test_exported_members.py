@@ -21,6 +21,7 @@ PACKAGES = [
     "lathe.report",
     "lathe.search",
     "lathe.serve",
+    "lathe.stream",
     "lathe.sklearn",
     "lathe.testing",
 ]

@@ -83,7 +83,48 @@ def _parser() -> argparse.ArgumentParser:
     _batch_parser(commands)
     _export_parser(commands)
     _score_parser(commands)
+    _stream_parser(commands)
     return parser
+
+
+def _stream_parser(commands: Any) -> None:
+    from lathe.stream import _run as defaults  # the stream package imports no broker client until it connects
+
+    stream = commands.add_parser(
+        "stream", parents=[_registry_arguments()],
+        help="score a broker's stream of JSON rows into another stream, at least once (Redis Streams, NATS JetStream)",
+    )  # fmt: skip
+    stream.add_argument("model", help="a bundle folder, NAME (its production version, followed) or NAME:N")
+    stream.add_argument(
+        "--source", required=True, metavar="URI",
+        help="redis://HOST:PORT/DB?stream=S&group=G or nats://HOST:PORT/SUBJECT?durable=D",
+    )  # fmt: skip
+    stream.add_argument("--sink", required=True, metavar="URI", help="where outputs go (a broker URI)")
+    stream.add_argument("--dead-letter", metavar="URI", help="where unscorable messages go, with the reason")
+    stream.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="messages per batch (%(default)s)")
+    stream.add_argument(
+        "--max-wait-ms", type=float, default=defaults.MAX_WAIT_MS, help="ms a batch waits to fill (%(default)s)"
+    )
+    stream.add_argument("--in-flight", type=int, default=defaults.IN_FLIGHT, help="batches per queue (%(default)s)")
+    stream.add_argument("--explain", type=int, default=0, metavar="N", help="add contributions and N reasons")
+    stream.add_argument("--metrics-port", type=int, help="serve Prometheus metrics at http://HOST:PORT/metrics")
+    stream.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics (%(default)s)")
+    stream.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the registry (%(default)s)")
+    stream.add_argument(
+        "--status-every", type=float, default=defaults.STATUS_EVERY, help="seconds between status lines (%(default)s)"
+    )
+    stream.set_defaults(run=_stream)
+
+
+def _stream(args: argparse.Namespace) -> None:
+    from lathe.stream import Options, stream
+
+    options = Options(args.batch_size, args.max_wait_ms, args.in_flight, args.explain, args.status_every)
+    stream(
+        args.model, args.source, args.sink, dead_letter=args.dead_letter, options=options,
+        metrics_port=args.metrics_port, metrics_host=args.metrics_host, registry=args.registry, store=args.store,
+        poll=args.poll,
+    )  # fmt: skip
 
 
 def _export_parser(commands: Any) -> None:

@@ -148,6 +148,17 @@ class Bundle:
         out["reasons"] = reason_codes(push, self.explainer.columns, frame, subjects, top)
         return out
 
+    def explain_rows(self, rows: Sequence[Mapping[str, Any]], top: int = DEFAULT_TOP) -> list[dict[str, Any]]:
+        """``explain`` for rows given as mappings (parsed JSON), as one JSON-ready dict per row:
+        ``predict_rows``' fields, ``base_value``, ``contributions`` by column, ``reasons``."""
+        frame = self.explain(pd.DataFrame(list(rows)), top)
+        shares = [c for c in frame.columns if c.startswith("contribution_")]
+        out = []
+        for record in frame.to_dict("records"):
+            contributions = {c.removeprefix("contribution_"): record.pop(c) for c in shares}
+            out.append({k: _missing_as_none(v) for k, v in record.items()} | {"contributions": contributions})
+        return out
+
     def _explained_labels(self) -> list[Any]:
         return self.classes[1:] if self.task is Task.BINARY else self.classes
 
@@ -199,6 +210,10 @@ def check_bundle_folder(path: str | Path) -> Path:
     if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
         raise BundleError(f"{target}: exists and is not a lathe bundle; choose an empty or new folder")
     return target
+
+
+def _missing_as_none(value: Any) -> Any:
+    return None if isinstance(value, float) and np.isnan(value) else value
 
 
 def load_bundle(path: str | Path) -> Bundle:

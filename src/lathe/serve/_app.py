@@ -5,11 +5,9 @@ time, and the request body's type is made from the bundle's inputs inside ``crea
 """
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
 from fastapi import FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -64,7 +62,7 @@ def create_app(holder: Holder, api_key: str | None = None, max_rows: int = MAX_R
     ) -> Response:
         """Predict each row, with each input column's contribution and the strongest reasons."""
         served, rows = holder.current, body.rows  # type: ignore[attr-defined]
-        explanations = await run_in_threadpool(_explanations, served, rows, top)
+        explanations = await run_in_threadpool(served.bundle.explain_rows, rows, top)
         metrics.rows.inc(len(rows))
         return _json({"model": _ref(served), "explanations": explanations})
 
@@ -126,20 +124,6 @@ def _json(payload: dict[str, Any], status: int = 200, headers: Mapping[str, str]
 def _plain(value: Any) -> Any:
     """A numpy or pandas scalar as plain Python, for JSON."""
     return value.item() if hasattr(value, "item") else str(value)
-
-
-def _explanations(served: OpenedModel, rows: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
-    frame = served.bundle.explain(pd.DataFrame(rows), top)
-    shares = [c for c in frame.columns if c.startswith("contribution_")]
-    out = []
-    for record in frame.to_dict("records"):
-        contributions = {c.removeprefix("contribution_"): record.pop(c) for c in shares}
-        out.append({k: _missing_as_none(v) for k, v in record.items()} | {"contributions": contributions})
-    return out
-
-
-def _missing_as_none(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _summary(holder: Holder) -> dict[str, Any]:

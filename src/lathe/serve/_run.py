@@ -8,10 +8,9 @@ import uvicorn
 
 from lathe import _display
 from lathe.errors import InvalidParameterError
-from lathe.registry import Registry
 from lathe.serve._app import create_app
 from lathe.serve._guard import MAX_BODY
-from lathe.serve._model import Holder, Watcher, served
+from lathe.serve._model import followed
 from lathe.serve._schema import MAX_ROWS
 
 
@@ -35,11 +34,7 @@ def serve(
     """
     if max_rows < 1 or max_body < 1 or poll <= 0:
         raise InvalidParameterError("--max-rows, the body limit and --poll must be positive")
-    current = served(model, registry, store)
-    follows = current.name if current.version is not None and ":" not in str(model) else None
-    holder = Holder(current, follows)
-    if follows is not None:
-        Watcher(holder, Registry(registry, store), follows, poll).start()
+    holder = followed(model, registry, store, poll)
     app = create_app(holder, api_key, max_rows, max_body)
-    _display.status(f"serving {current.label} at http://{host}:{port} (API: /docs)")
+    _display.status(f"serving {holder.current.label} at http://{host}:{port} (API: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
