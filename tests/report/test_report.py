@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
 
 import lathe
-from lathe.report import bootstrap_interval, holdout_evaluation, render_report
+from lathe.report import _holdout, bootstrap_interval, holdout_evaluation, render_report
 from lathe.report._curves import roc_curve
+from lathe.report._holdout import MIN_RESAMPLES, RESAMPLES, resamples_for
 from lathe.report._svg import nice_ticks, tick_label
 from lathe.testing import mixed_table
 
@@ -404,3 +406,14 @@ def test_no_interval_where_the_metric_cannot_be_resampled() -> None:
     with pytest.warns(UndefinedMetricWarning, match="Only one class"):  # and is nan
         roc_auc_score(one_class, one_class)
     assert bootstrap_interval(lambda picked: float(roc_auc_score(one_class[picked], one_class[picked])), 40) is None
+
+
+def test_the_bootstrap_counts_its_resamples_and_never_times_them() -> None:
+    truth = np.arange(400) % 2
+    intervals = [bootstrap_interval(lambda rows: float(np.mean(truth[rows])), 400) for _ in range(2)]
+    assert intervals[0] == intervals[1]
+    assert intervals[0] is not None
+    assert intervals[0]["resamples"] == RESAMPLES
+    assert resamples_for(2) == RESAMPLES
+    assert resamples_for(40) == MIN_RESAMPLES
+    assert "monotonic" not in inspect.getsource(_holdout)
