@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from io import StringIO
 
@@ -33,8 +32,18 @@ def board() -> Leaderboard:
     """Every family's portfolio entries, and a blend of them, as a search would rank them."""
     entries = [(family, params) for family, learner in FAMILIES.items() for params in learner.portfolio]
     candidates = [
-        Candidate(n, family, dict(params), 0.9 - n / 100, 0.0123, 0.4, float(n), predict_seconds_per_1k=0.0125,
-                  latency_ms=0.0125 * (n + 1), size_mb=0.125 * n)  # fmt: skip
+        Candidate(
+            n,
+            family,
+            dict(params),
+            0.9 - n / 100,
+            0.0123,
+            0.4,
+            float(n),
+            predict_seconds_per_1k=0.0125,
+            latency_ms=0.0125 * (n + 1),
+            size_mb=0.125 * n,
+        )
         for n, (family, params) in enumerate(entries)
     ]
     blend = {"members": [[0, 0.5], [3, 0.25], [5, 0.125], [7, 0.125]], "offset": -0.0125}

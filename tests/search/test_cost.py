@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lathe
@@ -94,3 +95,11 @@ def test_the_leaderboard_keeps_its_limits() -> None:
     assert board.best.number == 0
     assert Leaderboard.from_dict(board.to_dict()) == board
     assert "over the limits" in repr(board)
+
+
+def test_a_lightgbm_margin_of_one_row_takes_the_fast_path_and_agrees(free: lathe.Bundle) -> None:
+    """A blend sums its members' margins: one row's goes through LightGBM's single-row path."""
+    lightgbm = next(m for m in free.model.members if m.family == "lightgbm")  # type: ignore[attr-defined]
+    X = free.plan.transform(mixed_table(400).head(5))
+    assert np.array_equal(np.vstack([lightgbm.margin(X[i : i + 1]) for i in range(5)]), lightgbm.margin(X))
+    assert "_single_margin" in vars(lightgbm)

@@ -270,8 +270,15 @@ class LightGBMModel:
     def _single_row(self) -> SingleRow:
         return SingleRow(self.booster, self.booster.num_model_per_iteration())
 
+    @cached_property
+    def _single_margin(self) -> SingleRow:
+        return SingleRow(self.booster, self.booster.num_model_per_iteration(), raw=True)
+
     def margin(self, X: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=threads()))
+        if len(X) == 1:  # a blend served one row at a time: the single-row path, as for predict
+            raw = self._single_margin(X[0])
+        else:
+            raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=threads()))
         return raw.reshape(len(X), -1) * self._leaf_scale
 
     @cached_property
