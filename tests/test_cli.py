@@ -104,6 +104,9 @@ def test_the_budget_counts_the_commands_start_up() -> None:
     assert _budget_left(argparse.Namespace(budget=60.0, started_seconds_ago=4.0)) == 56.0
     assert _budget_left(argparse.Namespace(budget=2.0, started_seconds_ago=4.0)) == 1.0  # at most half of it
     assert _budget_left(argparse.Namespace(budget=-1.0, started_seconds_ago=4.0)) == -1.0  # refused as given
+    assert _budget_left(argparse.Namespace(budget=None, trials=None, started_seconds_ago=4.0)) == 56.0  # default 60
+    assert _budget_left(argparse.Namespace(budget=None, trials=3, started_seconds_ago=4.0)) is None  # no clock
+    assert _budget_left(argparse.Namespace(budget=30.0, trials=3, started_seconds_ago=4.0)) == 26.0
 
 
 def test_a_target_holding_infinity_is_one_line_and_exit_2(tmp_path: Path, csv_file: Path) -> None:

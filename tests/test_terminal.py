@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from io import StringIO
 
@@ -31,7 +32,18 @@ def board() -> Leaderboard:
     """Every family's portfolio entries, and a blend of them, as a search would rank them."""
     entries = [(family, params) for family, learner in FAMILIES.items() for params in learner.portfolio]
     candidates = [
-        Candidate(n, family, dict(params), 0.9 - n / 100, 0.0123, 0.4, float(n), predict_seconds_per_1k=0.0125)
+        Candidate(
+            n,
+            family,
+            dict(params),
+            0.9 - n / 100,
+            0.0123,
+            0.4,
+            float(n),
+            predict_seconds_per_1k=0.0125,
+            latency_ms=0.0125 * (n + 1),
+            size_mb=0.125 * n,
+        )
         for n, (family, params) in enumerate(entries)
     ]
     blend = {"members": [[0, 0.5], [3, 0.25], [5, 0.125], [7, 0.125]], "offset": -0.0125}
@@ -65,6 +77,17 @@ def test_the_leaderboard_fits_and_never_cuts_a_word(board: Leaderboard, width: i
     assert all(re.fullmatch(r"[^…]* … +│", line) for line in lines if "…" in line)  # "…" stands for whole words
     if "params" not in text:
         assert "parameters: in a wider terminal, `lathe info` and the report" in text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_leaderboard_marks_the_candidates_over_the_limits(board: Leaderboard, width: int) -> None:
+    limited = dataclasses.replace(board, max_latency_ms=0.05)
+    text = "\n".join(_drawn(_display.leaderboard(limited), width))
+    assert "ms/row" in text
+    assert "✗: over --max-latency-ms 0.05, never the winner" in text
+    assert re.search(r"│\s+4 │ lightgbm ✗", text)  # 0.0625 ms
+    assert re.search(r"│\s+3 │ lightgbm\s+│", text)  # 0.05 ms: within
+    assert [c.number for c in limited.ranked()[:6]] == [12, 0, 1, 2, 3, 4]  # the blend: unmeasured, so within
 
 
 def test_a_wide_terminal_shows_every_parameter(board: Leaderboard) -> None:

@@ -21,6 +21,7 @@ from lathe.search import Candidate, Leaderboard
 
 console = Console(stderr=True)  # status, progress and errors
 results = Console()  # what a command was asked for, on standard output
+SPARE_COLUMNS = ("found\nat s", "size\nMB")  # the leaderboard's, left out first in a narrow terminal
 PARAMS_MIN = 16  # cells the leaderboard's parameters need, or they are left out
 ISSUES_MIN = 30  # cells the profile's issues need beside the other columns, or they follow the table
 SPAN_MIN = 12  # cells the profile's ranges and most frequent values need, or they are left out
@@ -45,22 +46,24 @@ def leaderboard_table(board: Leaderboard, limit: int = 10, width: int | None = N
     ranked = board.ranked()[:limit]
     columns = [
         ("#", [str(c.number) for c in ranked]),
-        ("learner", [c.family for c in ranked]),
+        ("learner", [c.family + ("" if board.allows(c.latency_ms, c.size_mb) else " ✗") for c in ranked]),
         (board.metric, [f"{c.cv_score:.4f}" for c in ranked]),
         ("± std", [f"{c.cv_std:.4f}" for c in ranked]),
         ("fit\ns/fold", [f"{c.fit_seconds:.1f}" for c in ranked]),
-        ("predict\nms/row", ["-" if c.predict_seconds_per_1k is None else f"{c.predict_seconds_per_1k:.3f}"
-                             for c in ranked]),
+        ("1 row\nms/row", ["-" if c.latency_ms is None else f"{c.latency_ms:.3f}" for c in ranked]),
+        ("size\nMB", ["-" if c.size_mb is None else f"{c.size_mb:.2f}" for c in ranked]),
         ("found\nat s", [f"{c.elapsed_seconds:.0f}" for c in ranked]),
     ]  # fmt: skip
+    for spare in SPARE_COLUMNS:  # left out, in this order, of a table too wide for the terminal
+        if width < _table_width([_cells_width(header, cells) for header, cells in columns]):
+            columns = [(header, cells) for header, cells in columns if header != spare]
     room = width - _table_width([_cells_width(header, cells) for header, cells in columns]) - 3
     params = [_words_in(c.brief, room) for c in ranked]
     shown = room >= PARAMS_MIN and all(params)
     arrow = "↑" if board.greater_is_better else "↓"
     table = Table(
         title=f"leaderboard — {board.metric} {arrow}, best first", title_justify="left",
-        caption=None if shown else "parameters: in a wider terminal, `lathe info` and the report",
-        caption_justify="left",
+        caption=_caption(board, shown), caption_justify="left",
     )  # fmt: skip
     for header, _ in columns:
         table.add_column(header, justify="left" if header == "learner" else "right", no_wrap=True)
@@ -69,6 +72,14 @@ def leaderboard_table(board: Leaderboard, limit: int = 10, width: int | None = N
     for row in zip(*(cells for _, cells in columns), *([params] if shown else []), strict=True):
         table.add_row(*row)
     return table
+
+
+def _caption(board: Leaderboard, shown: bool) -> str | None:
+    """What the leaderboard's table leaves unsaid: where the parameters are, what ✗ marks."""
+    said = [] if shown else ["parameters: in a wider terminal, `lathe info` and the report"]
+    if not all(board.allows(c.latency_ms, c.size_mb) for c in board.candidates):
+        said.append(f"✗: over {board.limits()}, never the winner")
+    return "\n".join(said) or None
 
 
 def leaderboard(board: Leaderboard, limit: int = 10) -> RenderableType:

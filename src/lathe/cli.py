@@ -21,8 +21,10 @@ from lathe._outputs import check_writable
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import InvalidParameterError, LatheError
 from lathe.registry import STAGES, Registry, Version
+from lathe.search import Leaderboard
 
 EXIT_USAGE = 2
+DEFAULT_BUDGET = 60.0  # train's seconds, where neither --budget nor --trials is given
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,8 +300,12 @@ def _train_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train a model bundle from a table")
     _source_arguments(train, "to learn from")
     train.add_argument("--target", help="column to predict (a project file declares it)")
-    train.add_argument("--budget", type=float, default=60.0, help="training time in seconds, all told (default 60)")
-    train.add_argument("--trials", type=int, help="stop after this many candidates (reproducible runs)")
+    train.add_argument(
+        "--budget", type=float, help="training time in seconds, all told (default 60; none with --trials alone)"
+    )
+    train.add_argument("--trials", type=int, help="stop after this many candidates (alone: a reproducible run)")
+    train.add_argument("--max-latency-ms", type=float, help="the most the winner may take to score one row, in process")
+    train.add_argument("--max-size-mb", type=float, help="the most the winner's saved model files may weigh")
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="force the task")
     train.add_argument("--metric", help="metric to optimise (default per task)")
     train.add_argument("--seed", type=int, default=0)
@@ -333,17 +339,20 @@ def _train(args: argparse.Namespace) -> None:
         args.source, args.target, table=args.table, query=args.query, budget=_budget_left(args),
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
-        group=args.group, memory_limit=args.memory_limit, holdout=args.holdout,
+        group=args.group, memory_limit=args.memory_limit, holdout=args.holdout, max_latency_ms=args.max_latency_ms,
+        max_size_mb=args.max_size_mb,
     )  # fmt: skip
     del bundle
 
 
-def _budget_left(args: argparse.Namespace) -> float:
+def _budget_left(args: argparse.Namespace) -> float | None:
     """``--budget`` less what the command's start-up has used of it (at most half: a tiny budget
     cannot pay for the imports)."""
-    if not args.budget > 0:
-        return float(args.budget)  # refused, with the number given, by the training itself
-    budget: float = args.budget
+    if args.budget is None and getattr(args, "trials", None) is not None:
+        return None  # --trials alone: no clock, so a reproducible run
+    budget: float = DEFAULT_BUDGET if args.budget is None else args.budget
+    if not budget > 0:
+        return budget  # refused, with the number given, by the training itself
     return max(budget / 2, budget - float(args.started_seconds_ago))
 
 
@@ -371,6 +380,15 @@ def _info(args: argparse.Namespace) -> None:
         print(json.dumps(bundle.manifest, indent=1))
         return
     _display.results.print(_summary(bundle))
+    _display.results.print(_display.leaderboard(bundle.leaderboard))
+
+
+def _deployed(board: Leaderboard) -> str:
+    """The winner's one-row latency and size, and the limits they kept."""
+    best = board.best
+    if best.latency_ms is None or best.size_mb is None:
+        return "-"
+    return f"one row in {best.latency_ms:.3g} ms in process, {best.size_mb:.3g} MB of model files ({board.limits()})"
 
 
 def _summary(bundle: Bundle) -> Table:
@@ -381,6 +399,7 @@ def _summary(bundle: Bundle) -> Table:
         "inputs": ", ".join(f"{c['name']}:{c['kind']}" for c in m["inputs"]),
         "ids": ", ".join(m["ids"]) or "-",
         "cv": _metrics(m["metrics"]["cv"]),
+        "deployed": _deployed(bundle.leaderboard),
         "holdout": _metrics(m["metrics"]["holdout"]),
         "source": m["data"]["source"],
         "rows": f"{m['data']['rows']:,} ({m['data']['train_rows']:,} train, {m['data']['holdout_rows']:,} holdout)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
+import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from lathe.search import (
     Model,
     SearchSpec,
     decided,
+    median_ms,
     metric_for,
     metrics_for,
     refit,
@@ -116,13 +118,19 @@ def train(
     time: str | None = None,
     group: str | None = None,
     memory_limit: float | None = None,
+    max_latency_ms: float | None = None,
+    max_size_mb: float | None = None,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
     ``source`` is a file or glob, a DataFrame, a database URI with ``table`` or ``query``, or a
     project file (``.toml``: several sources joined, and the target declared). ``budget`` is the
     wall-clock limit in seconds for the whole training, from reading the source to the saved
-    report; ``trials`` caps the number of candidates (for reproducible runs). ``memory_limit``
+    report; ``trials`` caps the number of candidates: with ``budget=None``, the same data, seed
+    and trials give the same bundle, byte for byte but for its time stamps and durations (the
+    manifest's ``search.trials`` says how many a budgeted run reached). ``max_latency_ms`` (one
+    row scored in process, as ``Bundle.predict_rows`` does) and ``max_size_mb`` (the saved model
+    files) limit the winner and the blend; each candidate's are in the leaderboard. ``memory_limit``
     (GiB) bounds the rows the search compares candidates on; the winner is refitted on every
     row. ``weight`` names a column of non-negative row weights that every fit
     honours (it is not a feature). ``holdout`` is the share of rows kept back for the report's
@@ -141,6 +149,7 @@ def train(
     _check_limits(budget, trials)
     _check_holdout(holdout)
     _check_training(time, group, max_rows, memory_limit, (task, metric))
+    _check_costs(max_latency_ms, max_size_mb)
     if out is not None:
         _check_bundle_out(Path(out))
     target = _target_of(source, target)
@@ -189,7 +198,10 @@ def train(
     search_budget = (
         None if budget is None else max(MIN_SEARCH * budget, budget - (monotonic() - started) - AFTER * budget)
     )
-    spec = dataclasses.replace(spec, budget=search_budget)
+    spec = dataclasses.replace(
+        spec, budget=search_budget, max_latency_ms=max_latency_ms, max_size_mb=max_size_mb,
+        plan_latency_ms=_plan_latency_ms(plan, split.train),
+    )  # fmt: skip
     if len(X) > spec.rows:
         _display.status(f"comparing candidates on a sample of {spec.rows:,} of the {len(X):,} training rows")
     search_started = monotonic()
@@ -211,6 +223,12 @@ def train(
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
     return bundle
+
+
+def _plan_latency_ms(plan: FeaturePlan, rows: pd.DataFrame) -> float:
+    """The milliseconds ``plan.transform_rows`` takes for one row as a client sends it (parsed JSON)."""
+    sent = json.loads(rows[[c.name for c in plan.inputs]].head(1).to_json(orient="records", date_format="iso"))
+    return median_ms(lambda: plan.transform_rows(sent))
 
 
 def _profiled(rows: Any, uri: str, roles: tuple[str | None, ...], deadline: float | None) -> Profile:
@@ -397,6 +415,12 @@ def _check_limits(budget: float | None, trials: int | None) -> None:
         raise InvalidParameterError(f"trials must be at least 1, got {trials}")
 
 
+def _check_costs(max_latency_ms: float | None, max_size_mb: float | None) -> None:
+    for name, limit, unit in (("max_latency_ms", max_latency_ms, "milliseconds"), ("max_size_mb", max_size_mb, "MB")):
+        if limit is not None and not limit > 0:
+            raise InvalidParameterError(f"{name} must be a positive number of {unit}, got {limit}")
+
+
 def _check_holdout(holdout: float) -> None:
     if not 0 <= holdout < 1:
         raise InvalidParameterError(
@@ -538,6 +562,7 @@ def _assemble(
         "threshold": threshold,
         "metrics": {"cv": {spec.metric.name: board.best.cv_score}, "holdout": holdout},
         "model": {"family": board.best.family, "params": board.best.params, "rounds": board.best.rounds},
+        "search": {"seed": spec.seed, "trials": board.trials, "timed_out": board.timed_out},
         "data": {
             "source": uri,
             "fingerprint": fetched[0],
@@ -679,6 +704,7 @@ def _report_data(
         "evaluation": {} if raw is None else _evaluation(task, split, raw, manifest["threshold"]),
         **manifest["explanations"],
         "notes": _notes(manifest, len(plan.dropped)),
+        "limits": {"max_latency_ms": board.max_latency_ms, "max_size_mb": board.max_size_mb},
     }
 
 
@@ -756,7 +782,10 @@ def _evaluation(task: Task, split: _Split, raw: np.ndarray, threshold: float | N
 
 def _interval(metric: Metric, split: _Split, raw: np.ndarray, threshold: float | None) -> dict[str, Any] | None:
     """The bootstrap interval of the holdout ``metric``, computed as the holdout table's is."""
-    return bootstrap_interval(lambda rows: metric(split.y_holdout[rows], raw[rows], threshold), len(split.y_holdout))
+    return bootstrap_interval(
+        lambda rows: metric(split.y_holdout[rows], raw[rows], threshold), len(split.y_holdout),
+        classes=raw.shape[1] if raw.ndim > 1 else 1,
+    )  # fmt: skip
 
 
 def _baseline(task: Task, split: _Split, metric: Metric) -> dict[str, Any]:

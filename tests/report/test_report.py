@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,16 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
 
 import lathe
-from lathe.report import bootstrap_interval, holdout_evaluation, render_report
+from lathe.report import _holdout, bootstrap_interval, holdout_evaluation, render_report
 from lathe.report._curves import roc_curve
+from lathe.report._holdout import MIN_RESAMPLES, RESAMPLES, resamples_for
 from lathe.report._svg import nice_ticks, tick_label
 from lathe.testing import mixed_table
 
 CHARTS = {
-    "binary": {"leaderboard", "progress", "roc", "confusion", "importance"},
-    "multiclass": {"leaderboard", "progress", "roc", "confusion", "importance"},
-    "regression": {"leaderboard", "progress", "scatter", "residuals", "importance"},
+    "binary": {"leaderboard", "progress", "latency", "roc", "confusion", "importance"},
+    "multiclass": {"leaderboard", "progress", "latency", "roc", "confusion", "importance"},
+    "regression": {"leaderboard", "progress", "latency", "scatter", "residuals", "importance"},
 }
 
 
@@ -56,10 +58,16 @@ def _data(task: str) -> dict[str, Any]:
         },
         "leaderboard": [
             {"rank": 1, "learner": "lightgbm", "cv_score": 0.91, "cv_std": 0.01, "fit_seconds": 1.0,
-             "elapsed_seconds": 3.0, "params": {"num_leaves": 31}},
+             "elapsed_seconds": 3.0, "params": {"num_leaves": 31}, "latency_ms": 0.05, "size_mb": 0.2,
+             "within_limits": True},
             {"rank": 2, "learner": "linear", "cv_score": 0.88, "cv_std": 0.02, "fit_seconds": 0.1,
-             "elapsed_seconds": 1.0, "params": {"C": 1.0}},
+             "elapsed_seconds": 1.0, "params": {"C": 1.0}, "latency_ms": 0.02, "size_mb": 0.001,
+             "within_limits": True},
+            {"rank": 3, "learner": "xgboost", "cv_score": 0.93, "cv_std": 0.01, "fit_seconds": 1.0,
+             "elapsed_seconds": 2.0, "params": {"max_depth": 6}, "latency_ms": 0.4, "size_mb": 0.3,
+             "within_limits": False},
         ],
+        "limits": {"max_latency_ms": 0.1, "max_size_mb": None},
         "greater_is_better": True,
         "holdout": {"roc_auc": 0.9, "log_loss": 0.3},
         "interval": {"low": 0.88, "high": 0.92, "level": 0.95, "resamples": 200, "drawn": 200, "rows": 200},
@@ -404,3 +412,24 @@ def test_no_interval_where_the_metric_cannot_be_resampled() -> None:
     with pytest.warns(UndefinedMetricWarning, match="Only one class"):  # and is nan
         roc_auc_score(one_class, one_class)
     assert bootstrap_interval(lambda picked: float(roc_auc_score(one_class[picked], one_class[picked])), 40) is None
+
+
+def test_the_bootstrap_counts_its_resamples_and_never_times_them() -> None:
+    truth = np.arange(400) % 2
+    intervals = [bootstrap_interval(lambda rows: float(np.mean(truth[rows])), 400) for _ in range(2)]
+    assert intervals[0] == intervals[1]
+    assert intervals[0] is not None
+    assert intervals[0]["resamples"] == RESAMPLES
+    assert resamples_for(2) == RESAMPLES
+    assert resamples_for(40) == MIN_RESAMPLES
+    assert "monotonic" not in inspect.getsource(_holdout)
+
+
+def test_the_report_plots_score_against_latency_with_the_limit() -> None:
+    html = render_report(_data("binary"))
+    chart = html[html.index('data-chart="latency"') :]
+    assert "score against latency" in chart
+    assert "#2 linear: 0.8800 in 0.02 ms a row, 0.001 MB" in chart
+    assert "#3 xgboost: 0.9300 in 0.4 ms a row, 0.3 MB (over the limits)" in chart
+    assert "--max-latency-ms" in chart
+    assert "xgboost (over the limits)" in html  # in the leaderboard's table too

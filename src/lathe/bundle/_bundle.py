@@ -261,7 +261,7 @@ def _write_leaderboard(path: Path, leaderboard: Leaderboard) -> None:
     rows = leaderboard.rows()
     fields = [
         "rank", "number", "family", "cv_score", "cv_std", "fit_seconds", "predict_seconds_per_1k", "elapsed_seconds",
-        "rounds", "params",
+        "rounds", "latency_ms", "size_mb", "within_limits", "params",
     ]  # fmt: skip
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")

@@ -11,7 +11,6 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
-from time import monotonic
 from typing import Any
 
 import numpy as np
@@ -22,20 +21,24 @@ LEVEL = 0.95
 RESAMPLES = 200
 RESAMPLE_ROWS = 5000  # rows drawn per resample; a larger holdout is bootstrapped m out of n
 MIN_RESAMPLES = 50
-SECONDS = 2.0  # the most a slow metric (ROC AUC of many classes) may resample for, past MIN_RESAMPLES
+WIDE = 10  # classes up to which every resample is drawn; past them, fewer (a metric's cost grows with them)
 MAX_ROC_CLASSES = 10
 SCATTER_POINTS = 5000
 RESIDUAL_BINS = 30
 
 
-def bootstrap_interval(score: Callable[[np.ndarray], float], rows: int, seed: int = 0) -> dict[str, Any] | None:
+def bootstrap_interval(
+    score: Callable[[np.ndarray], float], rows: int, seed: int = 0, classes: int = 2
+) -> dict[str, Any] | None:
     """The ``LEVEL`` percentile bootstrap interval of ``score`` over ``rows`` holdout rows.
 
     ``score`` computes the metric on the rows at the positions it is given (repeats included).
     Each of ``RESAMPLES`` resamples draws ``m = min(rows, RESAMPLE_ROWS)`` rows with replacement;
     where ``m < rows`` the spread around the full score is scaled by ``sqrt(m / rows)`` (the m out
-    of n bootstrap), so a large holdout costs no more than ``RESAMPLE_ROWS``. A slow metric stops
-    after ``SECONDS`` once ``MIN_RESAMPLES`` are done; ``resamples`` says how many counted.
+    of n bootstrap), so a large holdout costs no more than ``RESAMPLE_ROWS``. A metric of more
+    than ``WIDE`` ``classes`` (ROC AUC of many classes is slow) draws fewer, in proportion, and no
+    fewer than ``MIN_RESAMPLES``: a count, never a time, so the same rows give the same interval;
+    ``resamples`` says how many counted.
     Resamples where the metric is undefined (one class only) are skipped; None where most are
     (or fewer than ``MIN_RESAMPLES`` count), or under 2 rows.
 
@@ -47,7 +50,7 @@ def bootstrap_interval(score: Callable[[np.ndarray], float], rows: int, seed: in
     if rows < 2:
         return None
     drawn = min(rows, RESAMPLE_ROWS)
-    values, tried = _resampled(score, rows, drawn, seed)
+    values, tried = _resampled(score, rows, drawn, seed, resamples_for(classes))
     if len(values) < max(MIN_RESAMPLES, tried / 2):
         return None
     estimate = score(np.arange(rows))
@@ -65,13 +68,19 @@ def bootstrap_interval(score: Callable[[np.ndarray], float], rows: int, seed: in
     }
 
 
-def _resampled(score: Callable[[np.ndarray], float], rows: int, drawn: int, seed: int) -> tuple[list[float], int]:
-    """The finite scores of up to RESAMPLES resamples of ``drawn`` rows (fewer where time runs out),
-    and how many were tried."""
-    rng, started, values, tried = np.random.default_rng(seed), monotonic(), [], 0
+def resamples_for(classes: int) -> int:
+    """The resamples a bootstrap of a metric of ``classes`` classes draws (see ``bootstrap_interval``)."""
+    return max(MIN_RESAMPLES, RESAMPLES * WIDE // max(WIDE, classes))
+
+
+def _resampled(
+    score: Callable[[np.ndarray], float], rows: int, drawn: int, seed: int, resamples: int
+) -> tuple[list[float], int]:
+    """The finite scores of ``resamples`` resamples of ``drawn`` rows, and how many were tried."""
+    rng, values, tried = np.random.default_rng(seed), [], 0
     with warnings.catch_warnings():  # a resample may lack a class: the metric warns, or fails
         warnings.simplefilter("ignore")
-        while tried < RESAMPLES and (tried < MIN_RESAMPLES or monotonic() - started <= SECONDS):
+        while tried < resamples:
             tried += 1
             try:
                 value = score(rng.integers(0, rows, drawn))

@@ -34,7 +34,8 @@ def render_report(data: Mapping[str, Any]) -> str:
     ``holdout`` metrics), ``evaluation`` (see ``holdout_evaluation``), ``importance`` (raw
     columns, best first), ``permutation`` (``column``, ``drop``), ``partial_dependence``
     (``column``, ``numeric``, ``grid``, ``series`` of ``name`` and ``values``), ``features``,
-    ``dropped``, ``leakage`` and ``notes`` (the warnings); all but the first few may be empty or absent.
+    ``dropped``, ``leakage``, ``notes`` (the warnings) and ``limits`` (``max_latency_ms`` and
+    ``max_size_mb``, or None); all but the first few may be empty or absent.
     """
     metric, board = str(data.get("metric", "")), data.get("leaderboard") or []
     sections = [
@@ -44,7 +45,7 @@ def render_report(data: Mapping[str, Any]) -> str:
         _importance_section(data.get("importance") or []),
         _permutation_section(data.get("permutation") or [], metric),
         _dependence_section(data.get("partial_dependence") or [], str(data.get("target", ""))),
-        _search_section(board, metric),
+        _search_section(board, metric, data.get("limits") or {}),
         _leaderboard_section(board, metric),
         _data_section(data.get("data") or {}),
         _features_section(data.get("features") or [], data.get("dropped") or [], data.get("leakage") or []),
@@ -198,8 +199,8 @@ def _dependence(curve: Mapping[str, Any], target: str) -> str:
     return figure("dependence", chart, f"{column}: {', '.join(str(s['name']) for s in drawn)}")
 
 
-def _search_section(board: Sequence[Mapping[str, Any]], metric: str) -> str:
-    """The best candidates' scores, and every candidate's as the search went on."""
+def _search_section(board: Sequence[Mapping[str, Any]], metric: str, limits: Mapping[str, Any]) -> str:
+    """The best candidates' scores, every candidate's as the search went on, and against its latency."""
     if not board:
         return section("Search", "<p>No candidates were scored.</p>")
     top = board[:TOP_CANDIDATES]
@@ -209,7 +210,35 @@ def _search_section(board: Sequence[Mapping[str, Any]], metric: str) -> str:
     )
     caption = f"Cross-validated {metric} of the best {len(top)} of {len(board)} candidates, as in the leaderboard."
     figures = figure("leaderboard", chart, caption) + _score_over_time(board, metric)
+    figures += _score_by_latency(board, metric, limits)
     return section("Search", f"<div class='charts'>{figures}</div>")
+
+
+def _score_by_latency(board: Sequence[Mapping[str, Any]], metric: str, limits: Mapping[str, Any]) -> str:
+    """A dot per candidate at its one-row latency and score, and the latency limit as a line: the
+    price in quality of a faster model, to choose one knowingly."""
+    measured = [c for c in board if c.get("latency_ms") is not None]
+    if not measured:
+        return ""
+    xs, ys = [float(c["latency_ms"]) for c in measured], [float(c["cv_score"]) for c in measured]
+    tips = [
+        f"#{c.get('rank')} {c.get('learner')}: {float(c['cv_score']):.4f} in {float(c['latency_ms']):.3g} ms a row, "
+        f"{float(c.get('size_mb') or 0.0):.3g} MB" + ("" if c.get("within_limits", True) else " (over the limits)")
+        for c in measured
+    ]  # fmt: skip
+    series = [("each candidate", xs, ys)]
+    limit = limits.get("max_latency_ms")
+    if limit is not None:
+        series.append(("--max-latency-ms", [float(limit)] * 2, [min(ys), max(ys)]))
+    chart = _svg.line_chart(
+        "score against latency", series, "milliseconds to score one row", f"CV {metric}", dotted=["each candidate"],
+        tips=tips,
+    )  # fmt: skip
+    caption = (
+        f"Cross-validated {metric} of each candidate against the time it takes to score one row in process "
+        "(features and model, as the bundle serves): a faster model and what it costs in quality."
+    )
+    return figure("latency", chart, caption)
 
 
 def _score_over_time(board: Sequence[Mapping[str, Any]], metric: str) -> str:
@@ -234,7 +263,10 @@ def _leaderboard_section(board: Sequence[Mapping[str, Any]], metric: str) -> str
     if not board:
         return ""
     rows = [_candidate_row(c) for c in board]
-    headers = ["rank", "learner", f"CV {metric} ± std", "fit s / fold", "predict s / 1k rows", "finished at s"]
+    headers = [
+        "rank", "learner", f"CV {metric} ± std", "fit s / fold", "predict s / 1k rows", "one row ms", "size MB",
+        "finished at s",
+    ]  # fmt: skip
     label = f"All {len(board)} candidates: scores, cost, timing and parameters"
     return section("Leaderboard", folded(label, table([*headers, "parameters"], rows), "leaderboard"))
 
@@ -244,10 +276,12 @@ def _candidate_row(candidate: Mapping[str, Any]) -> str:
     return "".join(
         [
             number(candidate.get("rank"), "d"),
-            cell(candidate.get("learner")),
+            cell(f"{candidate.get('learner')}{'' if candidate.get('within_limits', True) else ' (over the limits)'}"),
             f'<td class="num">{escape(score)}</td>',
             number(candidate.get("fit_seconds"), ".2f"),
             number(candidate.get("predict_seconds_per_1k"), ".4f"),
+            number(candidate.get("latency_ms"), ".3f"),
+            number(candidate.get("size_mb"), ".3f"),
             number(candidate.get("elapsed_seconds"), ".1f"),
             f"<td><code>{escape(candidate.get('described') or _params(candidate.get('params') or {}))}</code></td>",
         ]

@@ -2,6 +2,7 @@
 
 from lathe.search._blend import BlendModel, load_model
 from lathe.search._catboost import catboost_trees
+from lathe.search._cost import median_ms
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, signed_log, use_threads
 from lathe.search._metrics import Metric, decided, metric_for, metrics_for
@@ -30,6 +31,7 @@ __all__ = [
     "leaf_scale",
     "linked",
     "load_model",
+    "median_ms",
     "metric_for",
     "metrics_for",
     "refit",

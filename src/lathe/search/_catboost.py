@@ -176,12 +176,20 @@ def _every_class(
             np.concatenate([weights, np.full(len(absent), ABSENT_WEIGHT)]))  # fmt: skip
 
 
+UNREPEATABLE = ("model_guid", "train_finish_time")  # CatBoost's model_info: a random id and a clock time
+
+
 def _document(model: catboost.CatBoost) -> dict[str, Any]:
-    """A fitted model's JSON, which CatBoost writes only to a file."""
+    """A fitted model's JSON, which CatBoost writes only to a file, less the fields that differ
+    between two identical fits (``UNREPEATABLE``), so that a model file is reproducible."""
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "model.json"
         model.save_model(str(file), format="json")
-        return dict(json.loads(file.read_text()))
+        document = dict(json.loads(file.read_text()))
+    info = document.get("model_info")
+    if isinstance(info, dict):
+        document["model_info"] = {k: v for k, v in info.items() if k not in UNREPEATABLE}
+    return document
 
 
 class _Cut:

@@ -33,6 +33,8 @@ class Candidate:
     rounds: int | None = None
     fold_scores: tuple[float, ...] = field(default=())
     predict_seconds_per_1k: float | None = None
+    latency_ms: float | None = None  # one row, in process, features and model (see ``lathe.search._cost``)
+    size_mb: float | None = None  # the saved model files
 
     @property
     def described(self) -> str:
@@ -67,18 +69,41 @@ class Candidate:
 class Leaderboard:
     """Candidates ranked best first by their cross-validated ``metric``. ``threshold``: for a
     binary metric that decides classes, the best candidate's decision threshold on the positive
-    class's probability, tuned on its out-of-fold predictions (None: the most probable class)."""
+    class's probability, tuned on its out-of-fold predictions (None: the most probable class).
+    ``trials``: the candidates the search finished, the blend aside (``--trials`` that many replays
+    the search); ``timed_out``: those it abandoned for want of time (a replay by trials finishes
+    them, so it gives the same leaderboard only where there were none). ``max_latency_ms`` and
+    ``max_size_mb``: the deployment limits a winner must keep (``allows``); the candidates over
+    them rank after those within."""
 
     metric: str
     greater_is_better: bool
     candidates: tuple[Candidate, ...]
     threshold: float | None = None
+    trials: int | None = None
+    timed_out: int = 0
+    max_latency_ms: float | None = None
+    max_size_mb: float | None = None
+
+    def allows(self, latency_ms: float | None, size_mb: float | None) -> bool:
+        """Whether a candidate of that one-row latency and size keeps the limits (unmeasured: it does)."""
+        return not _over(latency_ms, self.max_latency_ms) and not _over(size_mb, self.max_size_mb)
+
+    def limits(self) -> str:
+        """The limits in words, as the options that set them."""
+        said = [f"--max-latency-ms {self.max_latency_ms:g}" if self.max_latency_ms is not None else "",
+                f"--max-size-mb {self.max_size_mb:g}" if self.max_size_mb is not None else ""]  # fmt: skip
+        return " and ".join(s for s in said if s) or "no limits"
 
     def ranked(self) -> list[Candidate]:
-        """Candidates, best first; on a tie, a blend first (it is kept only where it beats the best
-        candidate, or calibrates it without changing its score: ROC AUC, say), then the earliest."""
+        """Candidates, best first, those within the limits before those over them; on a tie, a blend
+        first (it is kept only where it beats the best candidate, or calibrates it without changing
+        its score: ROC AUC, say), then the earliest."""
         sign = -1.0 if self.greater_is_better else 1.0
-        return sorted(self.candidates, key=lambda c: (sign * c.cv_score, c.family != "blend", c.number))
+        return sorted(
+            self.candidates,
+            key=lambda c: (not self.allows(c.latency_ms, c.size_mb), sign * c.cv_score, c.family != "blend", c.number),
+        )  # fmt: skip
 
     @property
     def best(self) -> Candidate:
@@ -90,16 +115,20 @@ class Leaderboard:
         return dataclasses.replace(self, candidates=(*self.candidates, candidate))
 
     def rows(self) -> list[dict[str, Any]]:
-        """One flat dict per candidate, best first, with its rank and its parameters in a line."""
-        return [{"rank": i, **c.to_dict(), "described": c.described} for i, c in enumerate(self.ranked(), start=1)]
+        """One flat dict per candidate, best first, with its rank, its parameters in a line, and
+        whether it keeps the limits."""
+        return [
+            {"rank": i, **c.to_dict(), "described": c.described, "within_limits": self.allows(c.latency_ms, c.size_mb)}
+            for i, c in enumerate(self.ranked(), start=1)
+        ]
 
     def _summary(self) -> Summary:
         direction = "higher" if self.greater_is_better else "lower"
         title = f"Leaderboard: {len(self.candidates)} candidates by {self.metric} ({direction} is better)"
-        headers = ["rank", "#", "family", self.metric, "± std", "fit s/fold", "predict s/1k", "params"]
+        headers = ["rank", "#", "family", self.metric, "± std", "fit s/fold", "1 row ms", "MB", "params"]
         rows: list[list[object]] = [
-            [i, c.number, c.family, c.cv_score, c.cv_std, round(c.fit_seconds, 3), _seconds(c.predict_seconds_per_1k),
-             c.described]
+            [i, c.number, c.family, c.cv_score, c.cv_std, round(c.fit_seconds, 3), _seconds(c.latency_ms),
+             _seconds(c.size_mb), c.described + ("" if self.allows(c.latency_ms, c.size_mb) else " (over the limits)")]
             for i, c in enumerate(self.ranked()[:SHOWN], start=1)
         ]  # fmt: skip
         return title, headers, rows, len(self.candidates)
@@ -118,13 +147,24 @@ class Leaderboard:
             "greater_is_better": self.greater_is_better,
             "candidates": [c.to_dict() for c in self.candidates],
             "threshold": self.threshold,
+            "trials": self.trials,
+            "timed_out": self.timed_out,
+            "max_latency_ms": self.max_latency_ms,
+            "max_size_mb": self.max_size_mb,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Leaderboard:
         """The inverse of ``to_dict``."""
         candidates = tuple(Candidate.from_dict(c) for c in data["candidates"])
-        return cls(data["metric"], data["greater_is_better"], candidates, data.get("threshold"))
+        return cls(
+            data["metric"], data["greater_is_better"], candidates, data.get("threshold"), data.get("trials"),
+            data.get("timed_out", 0), data.get("max_latency_ms"), data.get("max_size_mb"),
+        )  # fmt: skip
+
+
+def _over(value: float | None, limit: float | None) -> bool:
+    return value is not None and limit is not None and value > limit
 
 
 def _seconds(value: float | None) -> object:

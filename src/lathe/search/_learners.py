@@ -30,6 +30,7 @@ from lathe.search._single_row import SingleRow
 from lathe.search._tree_shap import TreeShap
 
 SKEW = 1.0  # sample skewness past which a linear model takes a feature's signed log
+ROW_WISE_FEATURES = 100  # LightGBM builds histograms row-wise up to this many features, else column-wise
 THREADS = os.cpu_count() or 1  # LightGBM's and XGBoost's threads per fit or predict in this process
 _this_thread = threading.local()
 
@@ -269,8 +270,15 @@ class LightGBMModel:
     def _single_row(self) -> SingleRow:
         return SingleRow(self.booster, self.booster.num_model_per_iteration())
 
+    @cached_property
+    def _single_margin(self) -> SingleRow:
+        return SingleRow(self.booster, self.booster.num_model_per_iteration(), raw=True)
+
     def margin(self, X: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=threads()))
+        if len(X) == 1:  # a blend served one row at a time: the single-row path, as for predict
+            raw = self._single_margin(X[0])
+        else:
+            raw = np.asarray(self.booster.predict(X, raw_score=True, num_threads=threads()))
         return raw.reshape(len(X), -1) * self._leaf_scale
 
     @cached_property
@@ -303,7 +311,7 @@ class LightGBM:
     """Gradient-boosted trees with early stopping on a validation fold."""
 
     name: ClassVar[str] = "lightgbm"
-    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1}
+    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1, "deterministic": True}
     max_rounds: ClassVar[int] = MAX_ROUNDS
     portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
         {"num_leaves": 31, "learning_rate": 0.1, "min_child_samples": 20, "feature_fraction": 0.9,
@@ -330,6 +338,7 @@ class LightGBM:
         stop: Callable[[], bool] | None = None,
     ) -> Fit:  # fmt: skip
         config = {**_objective(task, n_classes), **self.fixed, **params, "seed": seed, "num_threads": threads()}
+        config[_histograms(X)] = True
         config["bagging_freq"] = 1 if params.get("bagging_fraction", 1.0) < 1.0 else 0
         rounds = int(params.get("rounds", self.max_rounds))
         config.pop("rounds", None)
@@ -345,6 +354,14 @@ class LightGBM:
 
     def load(self, folder: Path, file: str, task: Task) -> Model:
         return LightGBMModel(task, lgb.Booster(model_str=(folder / file).read_text()))
+
+
+def _histograms(X: np.ndarray) -> str:
+    """How LightGBM builds its histograms for ``X``, chosen by its shape: left to itself, LightGBM
+    times row-wise against column-wise and keeps the faster, which changes the order its threads
+    add gradients in, and so the model. Row-wise suits few features and few threads (LightGBM's
+    own advice), column-wise many features."""
+    return "force_row_wise" if X.shape[1] <= ROW_WISE_FEATURES else "force_col_wise"
 
 
 class _Cut:
@@ -364,7 +381,7 @@ class RandomForest(LightGBM):
     so that it is saved, explained and exported as any LightGBM model)."""
 
     name: ClassVar[str] = "random_forest"
-    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1, "boosting": "rf"}
+    fixed: ClassVar[dict[str, Any]] = {**LightGBM.fixed, "boosting": "rf"}
     max_rounds: ClassVar[int] = FOREST_TREES
     portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
         {"num_leaves": 255, "min_child_samples": 5, "feature_fraction": 0.5, "bagging_fraction": 0.632},
@@ -384,7 +401,7 @@ class ExtraTrees(LightGBM):
     (LightGBM's "rf" mode with ``extra_trees``)."""
 
     name: ClassVar[str] = "extra_trees"
-    fixed: ClassVar[dict[str, Any]] = {"verbosity": -1, "boosting": "rf", "extra_trees": True}
+    fixed: ClassVar[dict[str, Any]] = {**LightGBM.fixed, "boosting": "rf", "extra_trees": True}
     max_rounds: ClassVar[int] = FOREST_TREES
     portfolio: ClassVar[tuple[dict[str, Any], ...]] = (
         {"num_leaves": 255, "min_child_samples": 5, "feature_fraction": 0.7},

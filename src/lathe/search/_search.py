@@ -11,15 +11,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import optuna
 from optuna.trial import TrialState
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
 
+from lathe.errors import InvalidParameterError
 from lathe.profile import Task
 from lathe.search._blend import POOL, BlendModel, calibration, select_members
+from lathe.search._cost import one_row_latency_ms, saved_size_mb
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Fit, Model, linked, single_threaded, threads
 from lathe.search._metrics import Metric, tuned_threshold
@@ -49,6 +51,9 @@ class SearchSpec:
     seed: int = 0
     folds: int = 5
     rows: int = SEARCH_ROWS  # the rows candidates are compared on: a larger table is sampled
+    max_latency_ms: float | None = None  # the winner's and the blend's one-row latency, at most
+    max_size_mb: float | None = None  # the winner's and the blend's saved model files, at most
+    plan_latency_ms: float = 0.0  # the feature plan's share of every candidate's one-row latency
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,11 @@ class Layout:
 
 
 class _AbandonedError(Exception):
-    """A candidate stopped before its last fold: out of time or pruned."""
+    """A candidate stopped before its last fold: out of time (``timed``) or pruned."""
+
+    def __init__(self, timed: bool) -> None:
+        super().__init__("out of time" if timed else "pruned")
+        self.timed = timed
 
 
 def run_search(
@@ -85,15 +94,20 @@ def run_search(
     data = _Data(X, y, layout.weight, _folds(y, spec, layout))
     clock = _Clock(spec.budget, refit_factor=rows / float(np.mean([len(train) for train, _ in data.folds])))
     study = _study(spec.seed)
-    board = Leaderboard(spec.metric.name, spec.metric.greater_is_better, ())
+    board = Leaderboard(
+        spec.metric.name, spec.metric.greater_is_better, (), max_latency_ms=spec.max_latency_ms,
+        max_size_mb=spec.max_size_mb,
+    )  # fmt: skip
     margins: dict[int, np.ndarray] = {}
     imbalanced = _imbalanced(y, spec)
+    timed_out = 0
     while _more(spec, board, clock):
         trial = study.ask()
         family, params = _suggest(trial, imbalanced)
         try:
             candidate, margins[trial.number] = _evaluate(trial, family, params, data, spec, clock, not board.candidates)
-        except _AbandonedError:
+        except _AbandonedError as abandoned:
+            timed_out += abandoned.timed
             study.tell(trial, state=TrialState.PRUNED)
             continue
         study.tell(trial, spec.metric.signed(candidate.cv_score))
@@ -107,7 +121,23 @@ def run_search(
         board = board.with_candidate(blend)
         if observer:
             observer.candidate_finished(blend, board)
-    return dataclasses.replace(board, threshold=_threshold(board, margins, data, spec))
+    _check_limits(board)
+    threshold = _threshold(board, margins, data, spec)
+    return dataclasses.replace(board, threshold=threshold, trials=len(board.candidates) - (blend is not None),
+                               timed_out=timed_out)  # fmt: skip
+
+
+def _check_limits(board: Leaderboard) -> None:
+    """Refuse a search none of whose candidates keeps the deployment limits, saying what would."""
+    if board.allows(board.best.latency_ms, board.best.size_mb):
+        return
+    fastest = min(board.candidates, key=lambda c: c.latency_ms or 0.0)
+    smallest = min(board.candidates, key=lambda c: c.size_mb or 0.0)
+    raise InvalidParameterError(
+        f"no candidate keeps {board.limits()}: the fastest, #{fastest.number} ({fastest.family}), scores a row in "
+        f"{fastest.latency_ms or 0.0:.3g} ms; the smallest, #{smallest.number} ({smallest.family}), weighs "
+        f"{smallest.size_mb or 0.0:.3g} MB; raise the limits or leave them out"
+    )
 
 
 @dataclass(frozen=True)
@@ -253,7 +283,7 @@ def _evaluate(
             fold = fitted[step].result()
             if fold.margin is None:
                 given_up.set()
-                raise _AbandonedError  # cut short by the clock
+                raise _AbandonedError(timed=True)  # cut short by the clock
             margin[valid] = fold.margin
             fitting, predicting = fitting + fold.fit_seconds, predicting + fold.predict_seconds
             scores.append(spec.metric(data.y[valid], linked(spec.task, fold.margin)))
@@ -264,14 +294,17 @@ def _evaluate(
             rest = a_fold * math.ceil((len(data.folds) - step - 1) / lanes)  # this candidate would end that far on
             if not first and not last and (clock.out_of_time(rest) or trial.should_prune()):
                 given_up.set()
-                raise _AbandonedError  # once the folds still going end (leaving the pool waits for them)
+                # raised once the folds still going end (leaving the pool waits for them)
+                raise _AbandonedError(timed=clock.out_of_time(rest))
             if step + lanes < len(data.folds):
                 fitted.append(submit(pool, step + lanes))
+    model = cast(Model, fitted[-1].result().model)  # the last fold's: its cost stands for the candidate's
     candidate = Candidate(
         number=trial.number, family=family, params=params, cv_score=float(np.mean(scores)),
         cv_std=float(np.std(scores)), fit_seconds=fitting / len(data.folds),
         elapsed_seconds=clock.elapsed(), rounds=int(np.mean(rounds) * 1.1) + 1 if rounds else None,
         fold_scores=tuple(scores), predict_seconds_per_1k=predicting / len(data.scored) * 1000,
+        latency_ms=spec.plan_latency_ms + one_row_latency_ms(model, data.X[:1]), size_mb=saved_size_mb(model),
     )  # fmt: skip
     return candidate, margin
 
@@ -285,6 +318,7 @@ class _Fold:
     rounds: int | None
     fit_seconds: float
     predict_seconds: float
+    model: Model | None = None
 
 
 def _fold(
@@ -306,26 +340,31 @@ def _fold(
     if fit.cut:
         return _Fold(None, None, fitted - started, 0.0)
     margin = fit.model.margin(X[valid])
-    return _Fold(margin, fit.rounds, fitted - started, time.monotonic() - fitted)
+    return _Fold(margin, fit.rounds, fitted - started, time.monotonic() - fitted, fit.model)
 
 
 def _blend(
     board: Leaderboard, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec, clock: _Clock, number: int
 ) -> Candidate | None:
     """A blend of the best candidates (greedy ensemble selection over their out-of-fold margins)
-    where it beats the best one out of fold and its refit and explanation fit in the time left
-    (else the costliest member is left out of the pool and the selection runs again); calibrated
-    where that lowers the log loss without worsening the metric. None when neither helps."""
+    where it beats the best one out of fold, keeps the deployment limits (its one-row latency and
+    size are its members' summed) and its refit and explanation fit in the time left (else the
+    member costliest in what is over is left out of the pool and the selection runs again; only
+    candidates within the limits are drawn); calibrated where that lowers the log loss without
+    worsening the metric. None when neither helps."""
     best, scored = board.best, data.scored
-    pool = {c.number: margins[c.number][scored] for c in board.ranked() if c.number in margins}
-    truth, fit_seconds = data.y[scored], {c.number: c.fit_seconds for c in board.candidates}
+    kept = {c.number: c for c in board.ranked() if c.number in margins and board.allows(c.latency_ms, c.size_mb)}
+    pool = {n: margins[n][scored] for n in kept}
+    truth = data.y[scored]
     weights = {best.number: 1.0}
     while len(pool) > 1:
         selected = select_members(pool, truth, spec.task, spec.metric)
-        if clock.fits(sum(fit_seconds[n] for n in selected), explained=True):
+        latency, size = _deployed([kept[n] for n in selected], spec)
+        cost = _costliest(board, latency, size)
+        if cost == "fit_seconds" and clock.fits(sum(kept[n].fit_seconds for n in selected), explained=True):
             weights = selected
             break
-        del pool[max(selected, key=fit_seconds.__getitem__)]
+        del pool[max(selected, key=lambda n: getattr(kept[n], cost) or 0.0)]
     chosen = {c.number: c for c in board.candidates if c.number in weights}
     scores = _fold_scores(weights, 0.0, margins, data, spec)
     if spec.metric.signed(float(np.mean(scores))) <= spec.metric.signed(best.cv_score):
@@ -341,12 +380,30 @@ def _blend(
     if weights == {best.number: 1.0}:
         return None
     members = [[n, w] for n, w in weights.items()]
+    latency, size = _deployed(list(chosen.values()), spec)
     return Candidate(
         number=number, family="blend", params={"members": members, "offset": offset},
         cv_score=float(np.mean(scores)), cv_std=float(np.std(scores)),
         fit_seconds=sum(c.fit_seconds for c in chosen.values()), elapsed_seconds=clock.elapsed(),
         fold_scores=tuple(scores), predict_seconds_per_1k=sum(c.predict_seconds_per_1k or 0.0 for c in chosen.values()),
+        latency_ms=latency, size_mb=size,
     )  # fmt: skip
+
+
+def _deployed(members: list[Candidate], spec: SearchSpec) -> tuple[float | None, float | None]:
+    """A blend's one-row latency (the plan once, then each member's model) and size (its members'), where measured."""
+    if any(c.latency_ms is None or c.size_mb is None for c in members):
+        return None, None
+    models = sum(float(c.latency_ms or 0.0) - spec.plan_latency_ms for c in members)
+    return spec.plan_latency_ms + models, sum(float(c.size_mb or 0.0) for c in members)
+
+
+def _costliest(board: Leaderboard, latency: float | None, size: float | None) -> str:
+    """The candidates' field that a blend of that ``latency`` and ``size`` must cut: the one over
+    its limit, else the time its refit takes ("fit_seconds")."""
+    if not board.allows(latency, None):
+        return "latency_ms"
+    return "size_mb" if not board.allows(None, size) else "fit_seconds"
 
 
 def _threshold(board: Leaderboard, margins: dict[int, np.ndarray], data: _Data, spec: SearchSpec) -> float | None:

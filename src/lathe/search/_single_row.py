@@ -21,13 +21,15 @@ from lightgbm.basic import _safe_call
 _LIB: Any = basic._LIB  # type: ignore[attr-defined]
 
 _NORMAL = 0  # C_API_PREDICT_NORMAL: probabilities or numbers, as Booster.predict gives them
+_RAW_SCORE = 1  # C_API_PREDICT_RAW_SCORE: margins, as Booster.predict(raw_score=True) gives them
 _FLOAT64 = 1  # C_API_DTYPE_FLOAT64
 
 
 class SingleRow:
-    """Predicts one float64 row of ``booster``'s features; safe to call from several threads."""
+    """Predicts one float64 row of ``booster``'s features (its margins where ``raw``); safe to call
+    from several threads."""
 
-    def __init__(self, booster: lgb.Booster, outputs: int) -> None:
+    def __init__(self, booster: lgb.Booster, outputs: int, raw: bool = False) -> None:
         self.booster = booster  # the set-up predictor borrows the booster: keep it alive
         self.lock = threading.Lock()
         self.out = np.empty(outputs)
@@ -35,7 +37,8 @@ class SingleRow:
         self.config = ctypes.c_void_p()
         _safe_call(
             _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
-                booster._handle, ctypes.c_int(_NORMAL), ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(_FLOAT64),
+                booster._handle, ctypes.c_int(_RAW_SCORE if raw else _NORMAL), ctypes.c_int(0), ctypes.c_int(-1),
+                ctypes.c_int(_FLOAT64),
                 ctypes.c_int32(booster.num_feature()), ctypes.c_char_p(b"num_threads=1"), ctypes.byref(self.config),
             )
         )  # fmt: skip
