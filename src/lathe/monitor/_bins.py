@@ -139,43 +139,49 @@ def value_of(table: ibis.Table, bins: Bins) -> ibis.Value:
     )
 
 
-def metrics(table: ibis.Table, bins: Bins, key: str) -> dict[str, ibis.Value]:
-    """The filtered counts that place ``table``'s rows in ``bins``, named ``<key>_...``."""
-    value = value_of(table, bins)
+def metrics(value: ibis.Value, bins: Bins, key: str) -> dict[str, ibis.Value]:
+    """The filtered counts that place the rows' ``value`` (``value_of``) in ``bins``, named ``<key>_...``."""
     out: dict[str, ibis.Value] = {f"{key}_n": value.count()}
     if bins.numeric:
-        out |= {f"{key}_lt{j}": value.count(where=value < edge) for j, edge in enumerate(bins.edges)}
+        out |= {f"{key}_lt{j}": _tally(value < edge) for j, edge in enumerate(bins.edges)}
         if bins.low is not None and bins.high is not None:
-            out |= {f"{key}_out": value.count(where=(value < bins.low) | (value > bins.high))}
+            out |= {f"{key}_out": _tally((value < bins.low) | (value > bins.high))}
         return out
     levels: list[Any] = [0, 1] if bins.kind == "boolean" else list(bins.levels)
-    out |= {f"{key}_l{j}": value.count(where=value == level) for j, level in enumerate(levels)}
+    out |= {f"{key}_l{j}": _tally(value == level) for j, level in enumerate(levels)}
     if bins.known is not None:
         known: list[Any] = levels if bins.kind == "boolean" else list(bins.known)
-        out[f"{key}_known"] = value.count(where=value.isin(known)) if known else ibis.literal(0)
+        out[f"{key}_known"] = _tally(value.isin(known)) if known else ibis.literal(0)
     return out
+
+
+def _tally(condition: ibis.BooleanValue) -> ibis.Value:
+    """How many rows meet ``condition``: a sum of CASE, ten times faster in DuckDB than a FILTER clause."""
+    return ibis.cases((condition, 1), else_=0).sum()
 
 
 def counts(row: dict[str, Any], rows: int, bins: Bins, key: str) -> tuple[np.ndarray, int | None]:
     """The counts per bin (missing last) and the count of unseen values (``None``: not known),
     read from an aggregate's result ``row`` over ``rows`` rows."""
-    present = int(row[f"{key}_n"])
+    present = _int(row[f"{key}_n"])
     if bins.numeric:
-        below = [int(row[f"{key}_lt{j}"]) for j in range(len(bins.edges))]
+        below = [_int(row[f"{key}_lt{j}"]) for j in range(len(bins.edges))]
         ranged = np.diff(np.array([0, *below, present]))
-        unseen = int(row[f"{key}_out"]) if f"{key}_out" in row else None
+        unseen = _int(row[f"{key}_out"]) if f"{key}_out" in row else None
         return np.array([*ranged, rows - present], dtype="int64"), unseen
-    kept = [int(row[f"{key}_l{j}"]) for j in range(2 if bins.kind == "boolean" else len(bins.levels))]
-    unseen = present - int(row[f"{key}_known"]) if f"{key}_known" in row else None
+    kept = [_int(row[f"{key}_l{j}"]) for j in range(2 if bins.kind == "boolean" else len(bins.levels))]
+    unseen = present - _int(row[f"{key}_known"]) if f"{key}_known" in row else None
     return np.array([*kept, present - sum(kept), rows - present], dtype="int64"), unseen
 
 
 def count_rows(table: ibis.Table, columns: list[Bins], by: str | None = None) -> list[tuple[int, list[Any]]]:
     """Per group of ``by`` (or once for the whole table): its rows, and per column of ``columns``
     its counts and unseen count, from one aggregate query run where ``table`` lives."""
+    values = {f"c{i}": value_of(table, bins) for i, bins in enumerate(columns)}  # each worked out once a row
+    table = table.select(**values, **({} if by is None else {by: table[by]}))
     aggregates: dict[str, ibis.Value] = {"__rows": table.count()}
     for i, bins in enumerate(columns):
-        aggregates |= metrics(table, bins, f"c{i}")
+        aggregates |= metrics(table[f"c{i}"], bins, f"c{i}")
     query = table.aggregate(**aggregates) if by is None else table.group_by(by).aggregate(**aggregates)
     result = fetch(query.order_by(by) if by is not None else query).to_pylist()
     out = []
@@ -183,3 +189,7 @@ def count_rows(table: ibis.Table, columns: list[Bins], by: str | None = None) ->
         rows = int(row["__rows"])
         out.append((rows, [counts(row, rows, bins, f"c{i}") for i, bins in enumerate(columns)]))
     return out
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)  # a sum over no rows is NULL
