@@ -299,3 +299,23 @@ def test_the_mean_contributions_average_the_rows_the_budget_leaves_time_for() ->
     spent = workflows._explained(explainer, rows, monotonic() - 1)  # the budget is spent: the first rows only
     assert len(spent.base) == workflows.EXPLAIN_FIRST
     np.testing.assert_allclose(spent.values, explainer.explain(rows[: workflows.EXPLAIN_FIRST]).values)
+
+
+def test_infinities_in_a_feature_are_read_as_missing(tmp_path: Path, table: pd.DataFrame) -> None:
+    numbers = [c for c in table.columns if c != "target" and pd.api.types.is_float_dtype(table[c])]
+    spoilt = table.copy()
+    spoilt.loc[[1, 5, 9], numbers[0]] = [np.inf, -np.inf, np.nan]
+    spoilt.to_parquet(tmp_path / "inf.parquet")
+    bundle = _train(tmp_path / "inf.parquet")
+    column = next(c for c in bundle.manifest["profile"]["columns"] if c["name"] == numbers[0])
+    assert column["infinite"] == 2
+    assert np.isfinite(column["std"])
+    assert np.isfinite(bundle.predict(spoilt.head(12)).select_dtypes("number").to_numpy()).all()
+
+
+def test_a_target_with_infinities_is_one_clear_error(tmp_path: Path) -> None:
+    data = mixed_table(200, "regression")
+    data.loc[[3, 4], "target"] = [np.inf, -np.inf]
+    data.to_csv(tmp_path / "inf.csv", index=False)  # written as inf and -inf, read by DuckDB as doubles
+    with pytest.raises(TargetError, match=r"'target' holds 2 infinite value\(s\)"):
+        _train(tmp_path / "inf.csv")

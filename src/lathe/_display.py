@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import pandas as pd
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from lathe.explain import format_value
 from lathe.profile import ColumnProfile, Profile
@@ -18,6 +21,11 @@ from lathe.search import Candidate, Leaderboard
 
 console = Console(stderr=True)  # status, progress and errors
 results = Console()  # what a command was asked for, on standard output
+PARAMS_MIN = 16  # cells the leaderboard's parameters need, or they are left out
+ISSUES_MIN = 30  # cells the profile's issues need beside the other columns, or they follow the table
+SPAN_MIN = 12  # cells the profile's ranges and most frequent values need, or they are left out
+NAME_MIN = 10  # the profile's column names fold onto more lines only where the terminal leaves them fewer
+SPAN = "range or most frequent"
 
 
 def status(message: str) -> None:
@@ -30,19 +38,42 @@ def warning(message: str) -> None:
     console.print(f"[bold yellow]lathe warning:[/] {message}", highlight=False)
 
 
-def leaderboard_table(board: Leaderboard, limit: int = 10) -> Table:
-    """The leaderboard as a rich table, best first."""
+def leaderboard_table(board: Leaderboard, limit: int = 10, width: int | None = None) -> Table:
+    """The leaderboard as a rich table, best first, made to fit ``width`` columns (default: the
+    console's): the parameters, in short words, only where they have room, cut between words."""
+    width = width or console.width
+    ranked = board.ranked()[:limit]
+    columns = [
+        ("#", [str(c.number) for c in ranked]),
+        ("learner", [c.family for c in ranked]),
+        (board.metric, [f"{c.cv_score:.4f}" for c in ranked]),
+        ("± std", [f"{c.cv_std:.4f}" for c in ranked]),
+        ("fit\ns/fold", [f"{c.fit_seconds:.1f}" for c in ranked]),
+        ("predict\nms/row", ["-" if c.predict_seconds_per_1k is None else f"{c.predict_seconds_per_1k:.3f}"
+                             for c in ranked]),
+        ("found\nat s", [f"{c.elapsed_seconds:.0f}" for c in ranked]),
+    ]  # fmt: skip
+    room = width - _table_width([_cells_width(header, cells) for header, cells in columns]) - 3
+    params = [_words_in(c.brief, room) for c in ranked]
+    shown = room >= PARAMS_MIN and all(params)
     arrow = "↑" if board.greater_is_better else "↓"
-    table = Table(title=f"leaderboard — {board.metric} {arrow}", title_justify="left")
-    for name in ("#", "learner", board.metric, "± std", "fit s/fold", "predict s/1k", "at s", "params"):
-        table.add_column(name, justify="right" if name not in ("learner", "params") else "left")
-    for rank, c in enumerate(board.ranked()[:limit], start=1):
-        predict = "-" if c.predict_seconds_per_1k is None else f"{c.predict_seconds_per_1k:.3f}"
-        table.add_row(
-            str(rank), c.family, f"{c.cv_score:.4f}", f"{c.cv_std:.4f}", f"{c.fit_seconds:.1f}", predict,
-            f"{c.elapsed_seconds:.0f}", _params(c),
-        )  # fmt: skip
+    table = Table(
+        title=f"leaderboard — {board.metric} {arrow}, best first", title_justify="left",
+        caption=None if shown else "parameters: in a wider terminal, `lathe info` and the report",
+        caption_justify="left",
+    )  # fmt: skip
+    for header, _ in columns:
+        table.add_column(header, justify="left" if header == "learner" else "right", no_wrap=True)
+    if shown:
+        table.add_column("params", no_wrap=True, max_width=room)
+    for row in zip(*(cells for _, cells in columns), *([params] if shown else []), strict=True):
+        table.add_row(*row)
     return table
+
+
+def leaderboard(board: Leaderboard, limit: int = 10) -> RenderableType:
+    """``leaderboard_table`` made for the width it is drawn in (a live display's, a terminal's)."""
+    return _Fitted(lambda width: leaderboard_table(board, limit, width))
 
 
 def contribution_chart(row: pd.Series, values: pd.Series, target: str, width: int = 20) -> Table:
@@ -68,18 +99,79 @@ def contribution_chart(row: pd.Series, values: pd.Series, target: str, width: in
     return table
 
 
-def profile_summary(profile: Profile) -> Table:
-    """A profile as a terminal table, one row per column, issues included."""
+def profile_summary(profile: Profile) -> RenderableType:
+    """A profile as a terminal table, one row per column, made for the width it is drawn in (see ``profile_table``)."""
+    return _Fitted(lambda width: profile_table(profile, width))
+
+
+def profile_table(profile: Profile, width: int) -> RenderableType:
+    """A profile as a table, one row per column, that fits ``width`` cells. A column's name is
+    never cut; where the issues have no room beside the rest, they follow the table, a line
+    each; where the ranges and most frequent values have none, they are left out (the HTML page
+    has them)."""
+    spans, issues = [_span(c) for c in profile.columns], ["; ".join(c.issues) for c in profile.columns]
+    fixed = [
+        ("column", [c.name for c in profile.columns]),
+        ("type", [c.semantic_type.value for c in profile.columns]),
+        ("missing", [f"{100 * c.missing_share:.1f}%" for c in profile.columns]),
+        ("distinct", [f"{c.distinct:,}" for c in profile.columns]),
+    ]
+    room = width - _table_width([_cells_width(h, cells) for h, cells in fixed]) - 3  # for the span (and issues)
+    inline = any(issues) and room - _cells_width("", spans) - 3 >= ISSUES_MIN
+    with_spans = room >= SPAN_MIN  # a value longer than that is cut, with "…"; a name never is
     duplicates = f", {profile.duplicate_rows:,} duplicate rows" if profile.duplicate_rows else ""
-    table = Table(title=f"{profile.rows:,} rows{duplicates}", title_justify="left")
-    for name in ("column", "type", "missing", "distinct", "range or most frequent", "issues"):
-        table.add_column(name, justify="right" if name in ("missing", "distinct") else "left")
-    for c in profile.columns:
+    table = Table(
+        title=f"{profile.rows:,} rows{duplicates}", title_justify="left", caption_justify="left",
+        caption=None if with_spans else "ranges and most frequent values: in the HTML page",
+    )  # fmt: skip
+    # A name is never cut: its column is as wide as the longest, or where the terminal cannot hold that, folded.
+    names = _cells_width("column", fixed[0][1]) + min(0, room + 3)
+    table.add_column("column", width=max(names, NAME_MIN), overflow="fold")
+    for name, _ in fixed[1:]:
+        table.add_column(name, justify="left" if name == "type" else "right", no_wrap=True)
+    if with_spans:
+        table.add_column(SPAN, max_width=None if inline else room)
+    if inline:
+        table.add_column("issues", style="yellow")
+    for i in range(len(profile.columns)):
+        spanned = [spans[i]] if with_spans else []
         table.add_row(
-            c.name, c.semantic_type.value, f"{100 * c.missing_share:.1f}%", f"{c.distinct:,}", _span(c),
-            "[yellow]" + "; ".join(c.issues) + "[/]" if c.issues else "",
-        )  # fmt: skip
-    return table
+            *(Text(cells[i]) for _, cells in fixed), *map(Text, spanned), *([Text(issues[i])] if inline else [])
+        )
+    listed = [(c.name, text) for c, text in zip(profile.columns, issues, strict=True) if text and not inline]
+    return Group(table, _issue_list(listed, width)) if listed else table
+
+
+def _issue_list(issues: list[tuple[str, str]], width: int) -> Table:
+    """Each column's issues after the table: the name, then the issues wrapped beside it."""
+    grid = Table.grid(padding=(0, 1), pad_edge=True, collapse_padding=False)  # a cell each side of either column
+    grid.title, grid.title_justify = "issues", "left"
+    names = min(max(cell_len(name) for name, _ in issues), max(NAME_MIN, width // 2))
+    grid.add_column(width=names, overflow="fold")
+    grid.add_column(width=max(NAME_MIN, width - names - 4), style="yellow")
+    for name, text in issues:
+        grid.add_row(Text(name), Text(text))
+    return grid
+
+
+def _table_width(widths: list[int]) -> int:
+    """The width of a table of the default box with columns of these widths (a border, a space each side)."""
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _cells_width(header: str, cells: list[str]) -> int:
+    return max(cell_len(line) for text in (header, *cells) for line in text.split("\n") or [""])
+
+
+def _words_in(words: tuple[str, ...], room: int) -> str:
+    """As many of ``words`` as fit in ``room`` cells, and ``…`` where some are left out; never a cut word."""
+    shown: list[str] = []
+    for i, word in enumerate(words):
+        last = i == len(words) - 1
+        if cell_len(" ".join([*shown, word])) + (0 if last else 2) > room:
+            return " ".join([*shown, "…"]) if shown else ""
+        shown.append(word)
+    return " ".join(shown) or "-"
 
 
 def _span(column: ColumnProfile) -> str:
@@ -95,8 +187,14 @@ def _has_widgets() -> bool:
     return importlib.util.find_spec("ipywidgets") is not None
 
 
-def _params(candidate: Candidate) -> str:
-    return candidate.described[:70]
+class _Fitted:
+    """A renderable built for the width it is drawn in."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
 
 
 class SearchDisplay:
@@ -123,7 +221,7 @@ class SearchDisplay:
         if self.live is not None:
             self.live.__exit__(kind, error, trace)
         elif self.enabled and self.board is not None and kind is None:
-            console.print(leaderboard_table(self.board))
+            console.print(leaderboard(self.board))
 
     def __rich__(self) -> RenderableType:
         elapsed = self.finished or time.monotonic() - self.start
@@ -131,7 +229,7 @@ class SearchDisplay:
         bar = ProgressBar(total=total, completed=min(elapsed, total), width=40)
         line = Table.grid(padding=(0, 1))
         line.add_row("searched" if self.finished else "searching", bar, f"{elapsed:.0f}/{total:.0f} s")
-        return Group(line, leaderboard_table(self.board)) if self.board else line
+        return Group(line, leaderboard(self.board)) if self.board else line
 
     def candidate_finished(self, candidate: Candidate, leaderboard: Leaderboard) -> None:
         """Show the new candidate (called by the search)."""

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from lathe import _display, backends, errors, search, workflows
+from lathe import _display, _outputs, backends, errors, search, workflows
 from lathe import bundle as bundles
 from lathe import registry as registries
 
@@ -113,6 +113,7 @@ def score(
     """
     listed = [sources] if isinstance(sources, str | Path) else list(sources)
     _check_arguments(listed, chunk_rows, workers)
+    _outputs.check_output_folder(out, inside=True)
     scorer = registries.open_model(model, registry, store)
     record = _record(scorer, [_label(s) for s in listed], table, query, chunk_rows)
     _claim(Path(out), record)

@@ -17,8 +17,9 @@ from typing import Any
 from rich.table import Table
 
 from lathe import _display, batch, workflows
+from lathe._outputs import check_writable
 from lathe.bundle import Bundle, load_bundle
-from lathe.errors import LatheError
+from lathe.errors import InvalidParameterError, LatheError
 from lathe.registry import STAGES, Registry, Version
 
 EXIT_USAGE = 2
@@ -173,7 +174,17 @@ def _score(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from lathe.export import export
 
+    _check_exports(Path(args.bundle) / "exports")
     export(args.bundle, args.format, dialect=args.dialect, table=args.table, verify_in=args.verify_in)
+
+
+def _check_exports(exports: Path) -> None:
+    """That the export, made and checked, can then be written into the bundle's ``exports/`` folder."""
+    if not (exports.parent / "manifest.json").is_file():
+        return  # the export itself says that there is no bundle there
+    if exports.exists() and not exports.is_dir():
+        raise InvalidParameterError(f"{exports}: is a file; exports go in the bundle's exports/ folder: move it away")
+    check_writable(exports, "copy the bundle to a folder you can write in, and export it there")
 
 
 def _registry_arguments() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from lathe import _display
+from lathe._outputs import check_output_file, check_output_folder
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, load_bundle
 from lathe.errors import BundleError, ColumnNotFoundError, InvalidParameterError, TargetError
@@ -39,7 +40,7 @@ from lathe.features import (
 from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
 from lathe.monitor import DriftReport, Reference, build_reference, measure_drift, parse_overrides, render_drift
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
-from lathe.report import render_profile, render_report
+from lathe.report import bootstrap_interval, holdout_evaluation, render_profile, render_report
 from lathe.search import (
     SEARCH_ROWS,
     Layout,
@@ -59,6 +60,7 @@ HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
 AFTER = 0.12  # share of the budget kept for what follows the search: explanations, report, saving
+PROFILE_SHARE = 0.25  # of the budget left when profiling starts, the most a wide table's profile may take
 MIN_SEARCH = 0.25  # the search gets at least this share of the budget, however long the reading took
 SEARCH_COPIES = 7  # feature matrices' worth of memory the search holds at once (two folds, learners' data)
 MIN_CLASS_ROWS = 3
@@ -141,28 +143,25 @@ def train(
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
-    if time is not None and group is not None:
-        raise InvalidParameterError("give a time column or a group column, not both")
-    if max_rows is not None and max_rows < MIN_ROWS:
-        raise InvalidParameterError(f"max_rows must be at least {MIN_ROWS}, got {max_rows}")
+    _check_training(time, group, max_rows, memory_limit, (task, metric))
+    if out is not None:
+        _check_bundle_out(Path(out))
     target = _target_of(source, target)
     started = monotonic()
     _display.console.quiet = not verbose
     _display.status("reading the source")
     uri, rows = open_table(source, table, query)
     try:
-        _display.status(f"profiling {uri}")
-        profile = profile_table(rows)
-        for role, name in (("target", target), ("weight", weight), ("time", time), ("group", group)):
-            if name is not None and name not in profile.names:
-                raise ColumnNotFoundError.for_name(name, profile.names, what=role)
+        _check_roles(list(rows.columns), target, _Roles(weight, time, group))  # the schema is free; profiling is not
+        profile = _profiled(rows, uri, (target, weight, time, group), None if budget is None else started + budget)
         the_task = infer_task(profile.column(target), task)
         the_metric = metric_for(the_task, metric)
     except BaseException:
         close(rows)
         raise
     fraction = 1.0 if max_rows is None or profile.rows <= max_rows else max_rows / profile.rows
-    frame = to_frame(rows if fraction == 1.0 else sampled(rows, fraction, seed))
+    read = rows.select(*profile.names) if profile.unprofiled else rows
+    frame = to_frame(read if fraction == 1.0 else sampled(read, fraction, seed))
     if fraction < 1.0:
         _display.status(f"learning from a random sample of {len(frame):,} of the {profile.rows:,} rows (max_rows)")
     _display.status(
@@ -217,6 +216,21 @@ def train(
     return bundle
 
 
+def _profiled(rows: Any, uri: str, roles: tuple[str | None, ...], deadline: float | None) -> Profile:
+    """The profile of ``rows``; under a budget ending at ``deadline``, of the role columns and
+    as many others as ``PROFILE_SHARE`` of it allows (a wide table), the rest said and left out."""
+    _display.status(f"profiling {uri}")
+    until = None if deadline is None else deadline - (1 - PROFILE_SHARE) * (deadline - monotonic())
+    profile = profile_table(rows, [name for name in roles if name is not None], until)
+    if profile.unprofiled:
+        done, left = len(profile.columns), len(profile.unprofiled)
+        _display.warning(
+            f"profiled {done:,} of the {done + left:,} columns within the budget; the other {left:,} are left out "
+            "of the features (a larger --budget profiles them all)"
+        )
+    return profile
+
+
 def predict(
     bundle: str | Path,
     source: str | Path | pd.DataFrame,
@@ -234,6 +248,8 @@ def predict(
     """
     if out is not None:
         _check_output(Path(out))
+    if explain and top < 0:
+        raise InvalidParameterError(f"top must be a number of reason codes, 0 or more; got {top}")
     model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
     scored = model.explain(frame, top) if explain else model.predict(frame)
     if out is not None:
@@ -249,6 +265,8 @@ def profile(
     query: str | None = None,
 ) -> Profile:
     """Profile ``source`` in the engine that holds it; write the page to ``out`` (``None``: no page)."""
+    if out is not None:
+        check_output_file(out)
     where, rows = open_table(source, table, query)
     _display.status(f"profiling {where}")
     described = profile_in_detail(rows)
@@ -297,8 +315,43 @@ def fingerprint(frame: pd.DataFrame) -> str:
 
 
 def _check_output(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".parquet"):
-        raise InvalidParameterError(f"{path}: the output file must end in .csv or .parquet")
+    check_output_file(path, (".csv", ".parquet"))
+
+
+def _check_bundle_out(folder: Path) -> None:
+    """The checks ``Bundle.save`` makes, made before the training rather than after it."""
+    check_output_folder(folder)
+    if folder.is_dir() and not (folder / "manifest.json").is_file() and any(folder.iterdir()):
+        raise InvalidParameterError(f"{folder}: exists and is not a lathe bundle; choose an empty or new folder")
+
+
+def _check_training(
+    time: str | None, group: str | None, max_rows: int | None, memory_limit: float | None,
+    chosen: tuple[str | None, str | None],
+) -> None:  # fmt: skip
+    """What ``train`` can check of its arguments before it reads a row."""
+    if time is not None and group is not None:
+        raise InvalidParameterError("give a time column or a group column, not both")
+    if max_rows is not None and max_rows < MIN_ROWS:
+        raise InvalidParameterError(f"max_rows must be at least {MIN_ROWS}, got {max_rows}")
+    if memory_limit is not None and not memory_limit > 0:
+        raise InvalidParameterError(f"memory_limit must be a positive number of GiB, got {memory_limit}")
+    task, metric = chosen
+    if task is not None and task not in {t.value for t in Task}:
+        raise InvalidParameterError(f"task must be one of {', '.join(t.value for t in Task)}; got {task!r}")
+    known = sorted({name for t in Task for name in metrics_for(t)})
+    if task is None and metric is not None and not metric.startswith("cost") and metric not in known:
+        raise InvalidParameterError(f"unknown metric {metric!r}; choose one of {', '.join(known)}, cost:FP,FN")
+    if task is not None or (metric or "").startswith("cost"):
+        metric_for(Task(task or Task.BINARY), metric)  # the metric fits the task; a cost has its two numbers
+
+
+def _check_roles(columns: list[str], target: str, roles: _Roles) -> None:
+    """Every column named for a role is in the table (its schema: known before any row is read)."""
+    named = (("target", target), ("weight", roles.weight), ("time", roles.time), ("group", roles.group))
+    for role, name in named:
+        if name is not None and name not in columns:
+            raise ColumnNotFoundError.for_name(name, columns, what=role)
 
 
 def _leaks(
@@ -355,8 +408,15 @@ def _check_holdout(holdout: float) -> None:
         )
 
 
-def _left_out(plan: FeaturePlan) -> str:
-    return "; ".join(f"{column} ({reason.split(':')[0]})" for column, reason in plan.left_out) or "no other columns"
+def _left_out(plan: FeaturePlan, shown: int = 8) -> str:
+    """The columns the plan left out, by reason: at most ``shown`` named for each."""
+    by_reason: dict[str, list[str]] = {}
+    for column, reason in plan.left_out:
+        by_reason.setdefault(reason.split(":")[0], []).append(column)
+    return "; ".join(
+        f"{why}: {', '.join(names[:shown])}" + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
+        for why, names in by_reason.items()
+    ) or "no other columns"
 
 
 def _split(frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], roles: _Roles) -> _Split:
@@ -616,10 +676,13 @@ def _report_data(
         "dropped": [{"feature": name, "reason": reason} for name, reason in plan.dropped],
         "leakage": [{**leak, "fate": _fate(leak, manifest)} for leak in manifest["leakage"]],
         "leaderboard": [{**row, "learner": row["family"]} for row in board.rows()],
+        "greater_is_better": metric.greater_is_better,
         "holdout": manifest["metrics"]["holdout"],
+        "interval": None if raw is None else _interval(metric, split, raw, manifest["threshold"]),
+        "baseline": None if raw is None else _baseline(task, split, metric),
         "evaluation": {} if raw is None else _evaluation(task, split, raw, manifest["threshold"]),
         **manifest["explanations"],
-        "notes": _notes(manifest),
+        "notes": _notes(manifest, len(plan.dropped)),
     }
 
 
@@ -629,10 +692,14 @@ def _fate(leak: dict[str, Any], manifest: dict[str, Any]) -> str:
     return "kept" if leak["strong"] else "reported only"
 
 
-def _notes(manifest: dict[str, Any]) -> list[str]:
+def _notes(manifest: dict[str, Any], dropped: int = 0) -> list[str]:
+    """The report's warnings, the gravest first: leaks, personal data, columns left out, then the rows."""
     data, notes = manifest["data"], []
     for leak in manifest["leakage"]:
         notes.append(f"Suspected leak ({_fate(leak, manifest)}): {leak['column']} {leak['finding']}.")
+    notes.extend(_left_out_notes(manifest))
+    if dropped:
+        notes.append(f"{dropped:,} feature(s) dropped as redundant or adding nothing out of fold (see Features).")
     if data["fetched_rows"] < data["rows"]:
         notes.append(f"lathe learnt from a random sample of {data['fetched_rows']:,} of the {data['rows']:,} rows.")
     if data["unlabelled_rows"]:
@@ -644,6 +711,26 @@ def _notes(manifest: dict[str, Any]) -> list[str]:
             f"The search compared candidates on a sample of {data['search_rows']:,} of the {data['train_rows']:,} "
             "training rows; the winner was refitted on all of them."
         )
+    return notes
+
+
+def _left_out_notes(manifest: dict[str, Any]) -> list[str]:
+    """Personal data used or left out, and the other columns left out, by reason (leaks have their own note)."""
+    used = {c["name"] for c in manifest["inputs"]}
+    personal = {c["name"]: c["personal"]["kind"] for c in manifest["profile"]["columns"] if c.get("personal")}
+    reasons: dict[str, list[str]] = {}
+    for item in manifest["left_out"]:
+        kind = item["reason"].split(":")[0].split(" (")[0]
+        if kind != "suspected leak":
+            reasons.setdefault(kind, []).append(item["column"])
+    notes = []
+    if kept := [f"{name} ({kind})" for name, kind in personal.items() if name in used]:
+        notes.append(f"Personal data used as features (--keep-pii): {', '.join(kept)}.")
+    if gone := [f"{name} ({personal[name]})" for name in reasons.pop("personal data", [])]:
+        notes.append(f"Personal data left out of the features: {', '.join(gone)}; --keep-pii would use it.")
+    if reasons:
+        listed = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in reasons.items())
+        notes.append(f"Left out of the features ({sum(map(len, reasons.values()))} columns, see Data): {listed}.")
     return notes
 
 
@@ -663,18 +750,35 @@ def _column_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _evaluation(task: Task, split: _Split, raw: np.ndarray, threshold: float | None) -> dict[str, Any]:
-    rows = np.random.default_rng(0).permutation(len(split.y_holdout))[:REPORT_ROWS]
+    """What the report's holdout charts draw, from every holdout row (a scatter draws REPORT_ROWS)."""
     if task is Task.REGRESSION:
-        truth = split.y_holdout[rows]
-        return {"classes": None, "y_true": truth.tolist(), "y_pred": raw[rows].tolist(), "proba": None}
-    labels = [str(c) for c in split.classes]
-    picked = raw[rows]
-    return {
-        "classes": labels,
-        "y_true": [labels[i] for i in split.y_holdout[rows]],
-        "y_pred": [labels[i] for i in decided(picked, threshold)],
-        "proba": picked.tolist(),
-    }
+        return holdout_evaluation(task.value, split.y_holdout, raw, points=REPORT_ROWS)
+    labels = np.array([str(c) for c in split.classes])
+    truth, decisions = labels[split.y_holdout], labels[decided(raw, threshold)]
+    return holdout_evaluation(task.value, truth, decisions, raw, labels.tolist())
+
+
+def _interval(metric: Metric, split: _Split, raw: np.ndarray, threshold: float | None) -> dict[str, Any] | None:
+    """The bootstrap interval of the holdout ``metric``, computed as the holdout table's is."""
+    return bootstrap_interval(lambda rows: metric(split.y_holdout[rows], raw[rows], threshold), len(split.y_holdout))
+
+
+def _baseline(task: Task, split: _Split, metric: Metric) -> dict[str, Any]:
+    """The holdout metrics of a model that learns nothing but the training target's mean or class shares."""
+    weight, y = split.layout.weight, split.y_train
+    if task is Task.REGRESSION:
+        mean = float(np.average(y, weights=weight))
+        constant: np.ndarray = np.full(len(split.y_holdout), mean)
+        name, described = "mean", f"predicts the training mean, {mean:.4g}, for every row"
+    else:
+        counts = np.bincount(y, weights=weight, minlength=len(split.classes))
+        shares = counts / counts.sum()
+        constant = np.tile(shares, (len(split.y_holdout), 1))
+        most = split.classes[int(np.argmax(shares))]
+        name, described = "class prior", f"gives every row the training share of each class, so decides {most}"
+    scored = {**metrics_for(task), metric.name: metric}
+    holdout = {key: scorer(split.y_holdout, constant) for key, scorer in scored.items()}
+    return {"name": name, "described": described, "holdout": holdout}
 
 
 def monitor(

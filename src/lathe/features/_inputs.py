@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,9 +40,10 @@ def coerce_frame(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> pd.Dat
     """The columns of ``inputs`` from ``frame``, each coerced to its kind.
 
     Text is trimmed and the ``MISSING_TOKENS`` ("NA", "null", "?", ...) read as missing first,
-    at training and at scoring alike. Extra columns are ignored; missing values stay missing;
-    a missing column, an empty frame or values that cannot be read as the column's kind raise
-    ``SchemaMismatchError``.
+    at training and at scoring alike; so are a number's infinities (inf, -inf: most often a
+    division by zero, a value not known rather than a very large one). Extra columns are
+    ignored; missing values stay missing; a missing column, an empty frame or values that
+    cannot be read as the column's kind raise ``SchemaMismatchError``.
     """
     if len(frame) == 0:
         raise SchemaMismatchError("there are no rows to score: the table is empty")
@@ -105,7 +107,8 @@ def _number_value(value: Any) -> float:
         return np.nan
     if isinstance(value, str) and "_" in value:  # float() reads "1_000"; pandas does not
         raise ValueError(value)
-    return float(value)
+    number = float(value)
+    return number if not math.isinf(number) else np.nan
 
 
 def _string_value(value: Any) -> str | None:
@@ -161,6 +164,8 @@ def _coerce(values: pd.Series, column: InputColumn) -> pd.Series:
             f"column {column.name!r} must hold {column.kind} values, but {int(bad.sum())} of {len(values)} "
             f"cannot be read as such (the first at row {first}); fix them or leave them empty"
         )
+    if column.kind == "number":  # "inf" is read as a number, then as missing
+        return coerced.where(~np.isinf(coerced.to_numpy()))
     return coerced
 
 

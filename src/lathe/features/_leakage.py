@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import r2_score
 
+from lathe._roc import roc_auc
 from lathe.profile import Task
 
 BINS = 50
@@ -98,12 +99,15 @@ def _bins(values: pd.Series) -> np.ndarray:
         stamps = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         values = pd.Series(stamps, index=values.index).where(values.notna())
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        numbers = pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
-        if numbers.nunique() > BINS:
-            codes = pd.qcut(numbers, BINS, labels=False, duplicates="drop")
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        present = ~np.isnan(numbers)
+        distinct = np.unique(numbers[present])
+        if len(distinct) > BINS:  # quantile bins, right-closed, the lowest edge included (as pandas' qcut)
+            edges = np.unique(np.quantile(numbers[present], np.linspace(0, 1, BINS + 1)))
+            codes = np.searchsorted(edges[1:-1], numbers, side="left")
         else:
-            codes = pd.Series(pd.factorize(numbers)[0], index=numbers.index).where(numbers.notna())
-        return np.asarray(codes.fillna(-1), dtype=np.int64)
+            codes = np.searchsorted(distinct, numbers)
+        return np.where(present, codes, -1).astype(np.int64)
     text = values.astype(object)
     frequent = text.value_counts().index[:LEVELS]
     levels = pd.Index(frequent, dtype=object).get_indexer(pd.Index(text))
@@ -113,26 +117,23 @@ def _bins(values: pd.Series) -> np.ndarray:
 def _score(codes: np.ndarray, y: np.ndarray, task: Task, folds: np.ndarray) -> float:
     """How well the bins predict ``y`` out of fold: ROC AUC, or R² for regression."""
     targets = _targets(y, task)
+    bins = codes - codes.min()
+    size = int(bins.max()) + 1
     predicted = np.empty_like(targets)
     for fold in (0, 1):
         learn, score = folds != fold, folds == fold
-        means = pd.DataFrame(targets[learn]).groupby(codes[learn]).mean()
+        counts = np.bincount(bins[learn], minlength=size)
         prior = targets[learn].mean(axis=0)
-        predicted[score] = means.reindex(codes[score]).fillna(pd.Series(prior, index=means.columns)).to_numpy()
+        for k in range(targets.shape[1]):
+            sums = np.bincount(bins[learn], weights=targets[learn, k], minlength=size)
+            means = np.where(counts > 0, sums / np.maximum(counts, 1), prior[k])
+            predicted[score, k] = means[bins[score]]
     if task is Task.REGRESSION:
         return float(r2_score(targets[:, 0], predicted[:, 0]))
     if task is Task.BINARY:
-        return _auc(targets[:, 1], predicted[:, 1])
+        return roc_auc(targets[:, 1] == 1, predicted[:, 1])
     present = targets.sum(axis=0) > 0
-    return float(np.mean([_auc(targets[:, k], predicted[:, k]) for k in np.flatnonzero(present)]))
-
-
-def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC of 0/1 ``labels`` by ``scores``, from average ranks (ties count half)."""
-    positive = labels == 1
-    count = int(positive.sum())
-    ranks = pd.Series(scores).rank().to_numpy()
-    return float((ranks[positive].sum() - count * (count + 1) / 2) / (count * (len(labels) - count)))
+    return float(np.mean([roc_auc(targets[:, k] == 1, predicted[:, k]) for k in np.flatnonzero(present)]))
 
 
 def _targets(y: np.ndarray, task: Task) -> np.ndarray:

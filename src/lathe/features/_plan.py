@@ -37,6 +37,7 @@ _FOR_TYPE: dict[SemanticType, type[Impute | OneHot | DateParts | TextStats]] = {
     SemanticType.DATETIME: DateParts,
     SemanticType.TEXT: TextStats,
 }
+UNPROFILED = "not profiled within the budget: a larger budget profiles every column"
 _KIND_OF_STORAGE = {"number": "number", "integer": "number", "string": "string", "boolean": "boolean"}
 _LEFT_OUT = {
     SemanticType.IDENTIFIER: "identifier: unique per row, so it cannot generalise; kept as an id column",
@@ -206,6 +207,7 @@ def plan_features(
     leaks = leaks or {}
     reasons = {c.name: _left_out_because(c, keep_personal) for c in profile.columns if c.name not in exclude}
     reasons |= {name: f"suspected leak: {why}" for name, why in leaks.items() if reasons.get(name, "") is None}
+    reasons |= {name: UNPROFILED for name in profile.unprofiled if name not in exclude}
     used = [c for c in profile.columns if c.name in reasons and reasons[c.name] is None]
     inputs = tuple(InputColumn(c.name, _input_kind(c.storage, c.semantic_type)) for c in used)
     coerced = coerce_frame(frame, inputs)

@@ -10,7 +10,7 @@ from ibis.common.exceptions import IbisError
 
 from lathe.backends import fetch
 from lathe.profile._issues import column_issues, content_issues
-from lathe.profile._profile import ColumnProfile, Profile, profile_table
+from lathe.profile._profile import ColumnProfile, Profile, finite, profile_table
 from lathe.profile._semantic import SemanticType
 
 BINS = 20
@@ -64,7 +64,8 @@ def _quantiles(table: ibis.Table, names: list[str]) -> dict[str, tuple[float, ..
     found = {}
     for name in names:
         try:
-            row = fetch(table.aggregate(q=table[name].cast("float64").quantile(list(QUANTILES))))
+            value = table[name].cast("float64")
+            row = fetch(table.filter(finite(value)).aggregate(q=value.quantile(list(QUANTILES))))
             found[name] = tuple(float(q) for q in row.column("q")[0].as_py())
         except IbisError:
             found[name] = _ordered_quantiles(table, name)
@@ -73,7 +74,7 @@ def _quantiles(table: ibis.Table, names: list[str]) -> dict[str, tuple[float, ..
 
 def _ordered_quantiles(table: ibis.Table, name: str) -> tuple[float, ...]:
     value = table[name].cast("float64")
-    present = table.filter(value.notnull()).select(v=value)
+    present = table.filter(finite(value)).select(v=value)
     count = int(fetch(present.aggregate(n=lambda t: t.count())).to_pylist()[0]["n"])
     return tuple(
         float(fetch(present.order_by("v").limit(1, offset=int(q * (count - 1)))).to_pylist()[0]["v"]) for q in QUANTILES
@@ -91,7 +92,8 @@ def _content_counts(table: ibis.Table, profile: Profile) -> dict[str, Any]:
             checks[f"d{i}"] = ibis.ifelse(value.re_search(_DATE_TEXT), 1, 0).sum()
             checks[f"f{i}"] = value.strip().lower().nunique()
         elif column.semantic_type is SemanticType.NUMERIC and column.std:
-            far = (value.cast("float64") - float(column.mean or 0.0)).abs() > OUTLIER_STDS * column.std
+            number = value.cast("float64")
+            far = finite(number) & ((number - float(column.mean or 0.0)).abs() > OUTLIER_STDS * column.std)
             checks[f"o{i}"] = ibis.ifelse(far, 1, 0).sum()
     if not checks:
         return {}
@@ -122,7 +124,7 @@ def _histogram(table: ibis.Table, column: ColumnProfile) -> tuple[tuple[float, f
     width = (high - low) / BINS
     value = table[column.name].cast("float64")
     bucket = ((value - low) / width).floor().cast("int64").clip(lower=0, upper=BINS - 1)
-    counts = fetch(table.filter(value.notnull()).group_by(bucket=bucket).aggregate(n=lambda t: t.count()))
+    counts = fetch(table.filter(finite(value)).group_by(bucket=bucket).aggregate(n=lambda t: t.count()))
     found = {int(row["bucket"]): int(row["n"]) for row in counts.to_pylist()}
     return tuple((low + i * width, low + (i + 1) * width, found.get(i, 0)) for i in range(BINS))
 

@@ -23,6 +23,8 @@ def column_issues(column: ColumnProfile) -> tuple[str, ...]:
         found.append("constant")
     elif column.missing_share > MOSTLY_MISSING:
         found.append(f"mostly missing ({100 * column.missing_share:.0f}%)")
+    if column.infinite:
+        found.append(f"{column.infinite:,} infinite value{'s' if column.infinite > 1 else ''} (inf or -inf)")
     if column.semantic_type is SemanticType.IDENTIFIER:
         found.append("identifier-like: unique per row")
     if column.semantic_type is SemanticType.CATEGORICAL and column.distinct > HIGH_CARDINALITY:

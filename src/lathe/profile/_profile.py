@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 import ibis
@@ -20,6 +22,8 @@ from lathe.profile._semantic import SemanticType, infer_semantic_type
 SCHEMA_VERSION = 1
 PII_SAMPLE = 500
 SHOWN = 30
+CHUNK = 100  # columns per aggregate query: a query's planning grows faster than its columns
+LARGEST = 1.7976931348623157e308  # the largest finite double: beyond it, an infinity
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class ColumnProfile:
     top: tuple[tuple[str, int], ...] = ()
     issues: tuple[str, ...] = ()
     personal: PersonalData | None = None
+    infinite: int = 0  # values that are inf or -inf; the statistics above are of the finite ones
 
     @property
     def missing_share(self) -> float:
@@ -75,6 +80,7 @@ class Profile:
     rows: int
     columns: tuple[ColumnProfile, ...]
     duplicate_rows: int | None = None
+    unprofiled: tuple[str, ...] = ()  # columns a deadline left unread (see ``profile_table``)
 
     def column(self, name: str) -> ColumnProfile:
         """The profile of column ``name``."""
@@ -110,13 +116,15 @@ class Profile:
             "rows": self.rows,
             "duplicate_rows": self.duplicate_rows,
             "columns": [c.to_dict() for c in self.columns],
+            "unprofiled": list(self.unprofiled),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         """The inverse of ``to_dict``."""
         columns = tuple(ColumnProfile.from_dict(c) for c in data["columns"])
-        return cls(rows=data["rows"], columns=columns, duplicate_rows=data.get("duplicate_rows"))
+        unprofiled = tuple(data.get("unprofiled", ()))
+        return cls(rows=data["rows"], columns=columns, duplicate_rows=data.get("duplicate_rows"), unprofiled=unprofiled)
 
 
 def storage_kind(dtype: dt.DataType) -> str:
@@ -134,16 +142,32 @@ def storage_kind(dtype: dt.DataType) -> str:
     return "other"
 
 
-def profile_table(table: ibis.Table) -> Profile:
-    """Profile every column of ``table`` with aggregates run by its backend."""
+def profile_table(table: ibis.Table, first: Sequence[str] = (), deadline: float | None = None) -> Profile:
+    """Profile every column of ``table`` with aggregates run by its backend, ``CHUNK`` columns a query.
+
+    With a ``deadline`` (a ``time.monotonic()`` instant), no query starts after it but the first:
+    the columns ``first``, then the others in table order, are profiled until then, and those not
+    reached are named in ``unprofiled`` (a wide table under a short budget).
+    """
     kinds = {name: storage_kind(dtype) for name, dtype in table.schema().items()}
-    metrics: dict[str, ibis.Value] = {"__rows": table.count()}
-    for i, (name, kind) in enumerate(kinds.items()):
-        metrics.update(_column_metrics(table[name], kind, f"c{i}"))
-    row = fetch(table.aggregate(**metrics)).to_pylist()[0]
+    keys = {name: f"c{i}" for i, name in enumerate(kinds)}
+    order = [name for name in first if name in kinds] + [name for name in kinds if name not in first]
+    row: dict[str, Any] = {}
+    done: set[str] = set()
+    for start in range(0, max(1, len(order)), CHUNK):
+        if done and deadline is not None and monotonic() > deadline:
+            break
+        values: dict[str, ibis.Value] = {}
+        for name in order[start : start + CHUNK]:
+            values |= _column_values(table[name], kinds[name], keys[name])
+        projected = table.select(**values) if values else table
+        metrics = {f"{key}_{how}": metric for key in values for how, metric in _metrics(key, projected[key]).items()}
+        row |= fetch(projected.aggregate(__rows=projected.count(), **metrics)).to_pylist()[0]
+        done.update(order[start : start + CHUNK])
     rows = int(row["__rows"])
-    columns = tuple(_column_profile(name, kind, rows, row, f"c{i}") for i, (name, kind) in enumerate(kinds.items()))
-    return Profile(rows=rows, columns=_flag_personal(table, columns))
+    columns = tuple(_column_profile(name, kinds[name], rows, row, keys[name]) for name in kinds if name in done)
+    unprofiled = tuple(name for name in kinds if name not in done)
+    return Profile(rows=rows, columns=_flag_personal(table, columns), unprofiled=unprofiled)
 
 
 def _flag_personal(table: ibis.Table, columns: tuple[ColumnProfile, ...]) -> tuple[ColumnProfile, ...]:
@@ -185,22 +209,44 @@ def _samples(table: ibis.Table, columns: list[ColumnProfile]) -> dict[str, list[
     return samples
 
 
-def _column_metrics(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:
-    metrics: dict[str, ibis.Value] = {f"{key}_present": column.count(), f"{key}_distinct": column.nunique()}
-    if kind in ("number", "integer"):
-        value = column.cast("float64")
-        metrics |= {f"{key}_min": value.min(), f"{key}_max": value.max()}
-        metrics |= {f"{key}_mean": value.mean(), f"{key}_std": value.std()}
-    elif kind == "datetime":
-        metrics |= {f"{key}_min": column.min().cast("string"), f"{key}_max": column.max().cast("string")}
-    elif kind == "string":
-        spaces = column.length() - column.replace(" ", "").length()
-        metrics[f"{key}_words"] = (spaces + 1).cast("float64").mean()
-    return metrics
+def finite(value: ibis.NumericValue) -> ibis.BooleanValue:
+    """Whether a float64 ``value`` is a finite number: not inf, -inf or NaN. Written as a range,
+    which every engine reads alike (NaN sorts above infinity where an engine can hold it)."""
+    return value.between(-LARGEST, LARGEST)
+
+
+def _column_values(column: ibis.Column, kind: str, key: str) -> dict[str, ibis.Value]:
+    """The values a column's aggregates read, as a projection (computed once a row): a number's
+    finite values, and whether it is inf or -inf (NaN is missing, as it is once the rows are read)."""
+    if kind == "integer":
+        return {key: column.cast("float64")}
+    if kind != "number":
+        return {key: column}
+    value = column.cast("float64")
+    return {
+        key: ibis.ifelse(finite(value), value, ibis.null("float64")),
+        f"{key}_pos": ibis.ifelse(-value < -LARGEST, 1, 0),  # -NaN is NaN, which is below nothing
+        f"{key}_neg": ibis.ifelse(value < -LARGEST, 1, 0),
+    }
+
+
+def _metrics(key: str, value: ibis.Value) -> dict[str, ibis.Value]:
+    if key.endswith(("_pos", "_neg")):
+        return {"sum": value.sum()}
+    found: dict[str, ibis.Value] = {"present": value.count(), "distinct": value.nunique()}
+    if value.type().is_floating():
+        found |= {"min": value.min(), "max": value.max(), "mean": value.mean(), "std": value.std()}
+    elif value.type().is_timestamp() or value.type().is_date():
+        found |= {"min": value.min().cast("string"), "max": value.max().cast("string")}
+    elif value.type().is_string():
+        spaces = value.length() - value.replace(" ", "").length()
+        found["words"] = (spaces + 1).cast("float64").mean()
+    return found
 
 
 def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: str) -> ColumnProfile:
-    present, distinct = int(row[f"{key}_present"]), int(row[f"{key}_distinct"])
+    signs = [int(row.get(f"{key}_{sign}_sum") or 0) for sign in ("pos", "neg")]
+    present, distinct = int(row[f"{key}_present"]) + sum(signs), int(row[f"{key}_distinct"]) + sum(map(bool, signs))
     words = _finite(row.get(f"{key}_words"))
     semantic = infer_semantic_type(name, kind, present, distinct, words)
     if kind == "other":
@@ -217,6 +263,7 @@ def _column_profile(name: str, kind: str, rows: int, row: dict[str, Any], key: s
         mean=_finite(row.get(f"{key}_mean")),
         std=_finite(row.get(f"{key}_std")),
         mean_words=words,
+        infinite=sum(signs),
     )
     return dataclasses.replace(profile, issues=column_issues(profile))
 

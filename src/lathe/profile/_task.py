@@ -31,6 +31,11 @@ def infer_task(target: ColumnProfile, forced: str | None = None) -> Task:
             f"target {target.name!r} has a single value in every row; there is nothing to learn. "
             "Choose a column with at least two different values."
         )
+    if target.infinite:
+        raise TargetError(
+            f"target {target.name!r} holds {target.infinite:,} infinite value(s) (inf or -inf), which no "
+            "model can learn from: fix those rows, or drop them (an empty target marks a row unlabelled)"
+        )
     task = _parse(forced) if forced else _guess(target)
     _check(target, task)
     return task

@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from lathe.report import _svg
-from lathe.report._html import STYLE, _cell, _figure, _number, _section, _table
+from lathe.report._parts import STYLE, cell, figure, number, section, table
 
 
 def render_profile(data: Mapping[str, Any], source: str, created: str) -> str:
@@ -32,18 +32,18 @@ def _issues_section(data: Mapping[str, Any], columns: Sequence[Mapping[str, Any]
     if data.get("duplicate_rows"):
         found.insert(0, f"<li><b>table</b>: {data['duplicate_rows']:,} duplicate rows</li>")
     body = f"<ul>{''.join(found)}</ul>" if found else "<p>No issues found.</p>"
-    return _section("Issues", body)
+    return section("Issues", body)
 
 
 def _summary_section(columns: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         "".join([
-            _cell(c["name"]), _cell(c["semantic_type"]), _number(100 * _missing(c), ".1f", "%"),
-            _number(c["distinct"], ","), _cell(_range(c)),
+            cell(c["name"]), cell(c["semantic_type"]), number(100 * _missing(c), ".1f", "%"),
+            number(c["distinct"], ","), cell(_range(c)),
         ])
         for c in columns
     ]  # fmt: skip
-    return _section("Columns", _table(["column", "type", "missing", "distinct", "range or most frequent"], rows))
+    return section("Columns", table(["column", "type", "missing", "distinct", "range or most frequent"], rows))
 
 
 def _column_section(column: Mapping[str, Any]) -> str:
@@ -54,8 +54,8 @@ def _column_section(column: Mapping[str, Any]) -> str:
         **{k: _value(column.get(k)) for k in ("minimum", "maximum", "mean", "std") if column.get(k) is not None},
         **({"quartiles": " / ".join(_value(q) for q in column["quantiles"])} if column.get("quantiles") else {}),
     }
-    table = _table(["", ""], [_cell(k) + _cell(v) for k, v in facts.items()])
-    return _section(f"{column['name']}", f"<div class='charts'>{table}{_chart(column)}</div>")
+    listed = table(["", ""], [cell(k) + cell(v) for k, v in facts.items()])
+    return section(f"{column['name']}", f"<div class='charts'>{listed}{_chart(column)}</div>")
 
 
 def _chart(column: Mapping[str, Any]) -> str:
@@ -64,11 +64,11 @@ def _chart(column: Mapping[str, Any]) -> str:
         labels = [f"{_value(low)} to {_value(high)}" for low, high, _ in column["histogram"]]
         counts = [float(n) for _, _, n in column["histogram"]]
         chart = _svg.bar_chart(f"distribution of {name}", labels, counts, "rows", value_format=",.0f")
-        return _figure("histogram", chart, f"Rows of {name} in {len(labels)} equal-width bins.")
+        return figure("histogram", chart, f"Rows of {name} in {len(labels)} equal-width bins.")
     if column.get("top"):
         labels, counts = [str(v) for v, _ in column["top"]], [float(n) for _, n in column["top"]]
         chart = _svg.bar_chart(f"most frequent values of {name}", labels, counts, "rows", value_format=",.0f")
-        return _figure("top", chart, f"The {len(labels)} most frequent values of {name}.")
+        return figure("top", chart, f"The {len(labels)} most frequent values of {name}.")
     return ""
 
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 
 import numpy as np
 
@@ -145,15 +146,31 @@ def _diagonal(frame: _Frame) -> str:
     return _line(frame.x(low), frame.y(low), frame.x(high), frame.y(high), AXIS, ' stroke-dasharray="5 4"')
 
 
-def _legend(frame: _Frame, names: Sequence[str]) -> list[str]:
-    width = 28 + _label_width(names, cap=280)
-    x, y = frame.right - width - 8, frame.bottom - 16 * len(names) - 16
-    parts = [_rect(x, y, width, 16 * len(names) + 8, "#ffffff", f' fill-opacity="0.9" stroke="{GRID}"')]
+def _legend(
+    frame: _Frame, names: Sequence[str], dotted: Sequence[str] = (), drawn: Sequence[tuple[float, float]] = ()
+) -> list[str]:
+    """A key: a square per line, a dot per series drawn as points (``dotted``); in the corner that
+    hides the fewest of the ``drawn`` points (pixels), the lower right on a tie."""
+    width, height = 28 + _label_width(names, cap=280), 16 * len(names) + 8
+    corners = [
+        (frame.right - width - 8, frame.bottom - height - 8),
+        (frame.right - width - 8, frame.top + 8),
+        (frame.left + 8, frame.bottom - height - 8),
+        (frame.left + 8, frame.top + 8),
+    ]
+    x, y = min(corners, key=lambda c: sum(c[0] <= a <= c[0] + width and c[1] <= b <= c[1] + height for a, b in drawn))
+    parts = [_rect(x, y, width, height, "#ffffff", f' fill-opacity="0.9" stroke="{GRID}"')]
     for i, name in enumerate(names):
-        row = y + 16 * i + 16
-        parts.append(_rect(x + 8, row - 9, 10, 10, PALETTE[i % len(PALETTE)]))
+        row, colour = y + 16 * i + 16, PALETTE[i % len(PALETTE)]
+        swatch = _dot(x + 13, row - 4, colour, 4.0) if name in dotted else _rect(x + 8, row - 9, 10, 10, colour)
+        parts.append(swatch)
         parts.append(_text(x + 24, row, _clip(name, width - 28), anchor="start"))
     return parts
+
+
+def _dot(x: float, y: float, colour: str, radius: float = 3.5, tip: str = "") -> str:
+    dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{colour}"'
+    return f"{dot}><title>{escape(tip)}</title></circle>" if tip else f"{dot}/>"
 
 
 def _bar(frame: _Frame, y: float, label: str, value: float, shown: str) -> str:
@@ -187,19 +204,33 @@ def bar_chart(
     return _svg(title, WIDTH, height, body)
 
 
-def line_chart(title: str, series: Sequence[Series], x_title: str, y_title: str, diagonal: bool = False) -> str:
-    """Lines, one per ``(name, xs, ys)``, with a legend; ``diagonal`` draws y = x dashed."""
+def line_chart(
+    title: str, series: Sequence[Series], x_title: str, y_title: str, diagonal: bool = False,
+    dotted: Sequence[str] = (), tips: Sequence[str] = (),
+) -> str:  # fmt: skip
+    """Lines, one per ``(name, xs, ys)``, with a legend; ``diagonal`` draws y = x dashed. The series
+    named in ``dotted`` are drawn as a dot per point instead (``tips``: each dot's tooltip, in order)."""
     x_low, x_high = _extent(x for _, xs, _ in series for x in xs)
     y_low, y_high = _extent(y for _, _, ys in series for y in ys)
     frame = _Frame(nice_ticks(x_low, x_high), nice_ticks(y_low, y_high))
     body = _axes(frame, x_title, y_title)
     if diagonal:
         body.append(_diagonal(frame))
-    for i, (_, xs, ys) in enumerate(series):
-        points = " ".join(f"{frame.x(a):.1f},{frame.y(b):.1f}" for a, b in zip(xs, ys, strict=True))
-        colour = PALETTE[i % len(PALETTE)]
+    dots, drawn = [], []
+    for i, (name, xs, ys) in enumerate(series):
+        colour, pixels = PALETTE[i % len(PALETTE)], [(frame.x(a), frame.y(b)) for a, b in zip(xs, ys, strict=True)]
+        drawn.extend(pixels)
+        if name in dotted:
+            shown = [*tips, *[""] * len(xs)]
+            dots.append(f'<g data-series="{escape(name)}">')
+            dots.extend(_dot(a, b, colour, tip=tip) for (a, b), tip in zip(pixels, shown, strict=False))
+            dots.append("</g>")
+            continue
+        drawn.extend(((a + c) / 2, (b + d) / 2) for (a, b), (c, d) in pairwise(pixels))  # for the legend to avoid
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in pixels)
         body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    body.extend(_legend(frame, [name for name, _, _ in series]))
+    body.extend(dots)  # over the lines
+    body.extend(_legend(frame, [name for name, _, _ in series], dotted, drawn))
     return _svg(title, WIDTH, HEIGHT, body)
 
 
@@ -217,11 +248,12 @@ def scatter(title: str, xs: Sequence[float], ys: Sequence[float], x_title: str, 
     return _svg(title, WIDTH, HEIGHT, body)
 
 
-def histogram(title: str, values: Sequence[float], x_title: str, bins: int = 30, reference: float | None = None) -> str:
-    """Counts of the finite ``values`` in equal-width bins; ``reference`` marks one value dashed."""
-    finite = np.asarray(values, dtype=float)
-    counts, edges = np.histogram(finite[np.isfinite(finite)], bins=bins)
-    frame = _Frame(nice_ticks(float(edges[0]), float(edges[-1])), nice_ticks(0.0, float(counts.max()), integer=True))
+def histogram(
+    title: str, edges: Sequence[float], counts: Sequence[int], x_title: str, reference: float | None = None
+) -> str:
+    """Bars of ``counts`` between consecutive ``edges`` (one more than counts); ``reference`` marks one value dashed."""
+    top = float(max(counts, default=0))
+    frame = _Frame(nice_ticks(float(edges[0]), float(edges[-1])), nice_ticks(0.0, top, integer=True))
     body = _axes(frame, x_title, "rows")
     for count, a, b in zip(counts, edges[:-1], edges[1:], strict=True):
         x0, x1, y = frame.x(a), frame.x(b), frame.y(count)

@@ -10,6 +10,13 @@ from lathe._tables import Summary, summary_html, summary_text
 
 SCHEMA_VERSION = 1
 SHOWN = 10
+# Short names of the searched parameters, for a terminal's narrow columns (``Candidate.brief``).
+SHORT_NAMES = {
+    "num_leaves": "leaves", "max_depth": "depth", "learning_rate": "lr", "min_child_samples": "min_leaf",
+    "min_child_weight": "min_weight", "feature_fraction": "col_frac", "colsample_bytree": "col_frac",
+    "bagging_fraction": "row_frac", "subsample": "row_frac", "lambda_l2": "l2", "reg_lambda": "l2",
+    "l2_leaf_reg": "l2", "random_strength": "rand_str",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,16 @@ class Candidate:
             offset = self.params.get("offset", 0.0)
             return members + (f" {'+' if offset >= 0 else '-'} {abs(offset):.3g}" if offset else "")
         return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.params.items())
+
+    @property
+    def brief(self) -> tuple[str, ...]:
+        """The parameters as short words, for a terminal: ``name=value`` with a short name
+        (``SHORT_NAMES``; ``described`` has the full ones), or a blend's weighted members."""
+        if self.family == "blend":
+            members = [f"{'+' if i else ''}{w:.2g}*#{n}" for i, (n, w) in enumerate(self.params["members"])]
+            offset = self.params.get("offset", 0.0)
+            return (*members, f"{offset:+.2g}") if offset else tuple(members)
+        return tuple(f"{SHORT_NAMES.get(k, k)}={_short(v)}" for k, v in self.params.items())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -112,3 +129,7 @@ class Leaderboard:
 
 def _seconds(value: float | None) -> object:
     return "-" if value is None else round(value, 4)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

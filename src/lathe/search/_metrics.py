@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn import metrics as skm
 
+from lathe._roc import roc_auc
 from lathe.errors import InvalidParameterError
 from lathe.profile import Task
 
@@ -37,7 +38,7 @@ class Metric:
 
 def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
     if proba.shape[1] == 2:
-        return float(skm.roc_auc_score(y, proba[:, 1]))
+        return roc_auc(np.asarray(y) == 1, proba[:, 1])
     return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1])))
 
 
