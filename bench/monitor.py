@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import record  # noqa: E402
+from _results import record
 
 NUMBERS, CATEGORIES = 80, 20
 

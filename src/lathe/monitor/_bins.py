@@ -9,6 +9,7 @@ into them is one ``aggregate`` of filtered counts, per column a handful: no row 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,7 @@ class Bins:
         cuts = [_shown(e, self.kind) for e in self.edges]
         if not cuts:
             return ["all", "missing"]
-        middle = [f"{a} to {b}" for a, b in zip(cuts, cuts[1:], strict=False)]
+        middle = [f"{a} to {b}" for a, b in itertools.pairwise(cuts)]
         return [f"< {cuts[0]}", *middle, f">= {cuts[-1]}", "missing"]
 
     @property
@@ -68,7 +69,8 @@ class Bins:
         low = self.low if self.low is not None else 0.0
         high = self.high if self.high is not None else low
         points = np.array([low, *self.edges, high], dtype="float64")
-        return (points[:-1] + points[1:]) / 2
+        middles: np.ndarray = (points[:-1] + points[1:]) / 2
+        return middles
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

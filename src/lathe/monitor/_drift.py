@@ -138,10 +138,12 @@ def _entry(
     values = measured(bins, reference, current, unseen)
     m, n = int(reference.sum()), int(current.sum())
     present = int(current[:-1].sum())
-    limits = {
-        k: _limit(rules_of.get(k, {}), overrides, bins.name, k, present if k == "unseen" else n, m)
-        for k, v in values.items() if v is not None and (k in rules_of or rules.overridden(overrides, bins.name, k) is not None)
-    }  # fmt: skip
+    checked = [
+        k for k, v in values.items()
+        if v is not None and (k in rules_of or rules.overridden(overrides, bins.name, k) is not None)
+    ]  # fmt: skip
+    rows_for = {k: present if k == "unseen" else n for k in checked}  # unseen: a share of the present values
+    limits = {k: _limit(rules_of.get(k, {}), overrides, bins.name, k, rows_for[k], m) for k in checked}
     return {
         "column": bins.name,
         "kind": bins.kind,

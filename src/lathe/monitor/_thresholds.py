@@ -85,7 +85,8 @@ def threshold(rule: dict[str, Any], n: int, m: int) -> float:
     if "expected" in rule:  # unseen values: Good-Turing's expected share, and its binomial spread
         expected = float(rule["expected"])
         return max(float(rule["floor"]), expected + THEORY_SPREADS * math.sqrt(expected / max(n, 1)))
-    return max(float(rule["floor"]), float(rule["units"]) * noise(n, m) ** float(rule["power"]))
+    scaled: float = float(rule["units"]) * noise(n, m) ** float(rule["power"])
+    return max(float(rule["floor"]), scaled)
 
 
 def parse_overrides(texts: Sequence[str]) -> dict[str, float]:
