@@ -38,9 +38,9 @@ from lathe.features import (
     usable_inputs,
 )
 from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
-from lathe.monitor import DriftReport, Reference, build_reference, measure_drift, parse_overrides, render_drift
+from lathe.monitor import DriftReport, Reference, build_reference, measure_drift, parse_overrides
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
-from lathe.report import bootstrap_interval, holdout_evaluation, render_profile, render_report
+from lathe.report import bootstrap_interval, holdout_evaluation, render_drift, render_profile, render_report
 from lathe.search import (
     SEARCH_ROWS,
     Layout,
@@ -413,10 +413,13 @@ def _left_out(plan: FeaturePlan, shown: int = 8) -> str:
     by_reason: dict[str, list[str]] = {}
     for column, reason in plan.left_out:
         by_reason.setdefault(reason.split(":")[0], []).append(column)
-    return "; ".join(
-        f"{why}: {', '.join(names[:shown])}" + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
-        for why, names in by_reason.items()
-    ) or "no other columns"
+    return (
+        "; ".join(
+            f"{why}: {', '.join(names[:shown])}" + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
+            for why, names in by_reason.items()
+        )
+        or "no other columns"
+    )
 
 
 def _split(frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], roles: _Roles) -> _Split:
@@ -794,9 +797,9 @@ def monitor(
     the page is written there and the report as JSON beside it (``.json``); nothing is
     written when the input is bad.
     """
+    if out is not None:
+        check_output_file(out, (".html",))  # its JSON goes beside it
     bundle = model if isinstance(model, Bundle) else load_bundle(model)
-    if out is not None and Path(out).suffix.lower() != ".html":
-        raise InvalidParameterError(f"{out}: the drift page must end in .html (its JSON goes beside it)")
     if sample_rows < 1:
         raise InvalidParameterError(f"sample_rows must be at least 1, got {sample_rows}")
     overrides = parse_overrides(thresholds or [])

@@ -153,10 +153,16 @@ def test_cli_exit_codes_and_bad_input(
         assert main(["monitor", str(data[1]), "--current", bad, "--table", table, "--out", str(fresh_out)]) == 2
         captured = capsys.readouterr()
         printed = (captured.out + captured.err).strip()
-        assert message in printed and len(printed.splitlines()) == 1, printed
+        assert message in printed, printed
+        assert len(printed.splitlines()) == 1, printed
         assert not fresh_out.parent.exists()
     assert main(["monitor", str(data[1]), "--current", uri, "--table", "fresh", "--threshold", "amont=1"]) == 2
     assert "Did you mean 'amount'" in capsys.readouterr().err
+    (tmp_path / "folder.html").mkdir()
+    for wrong, message in (("drift.txt", "must end in .html"), ("folder.html", "is a folder")):
+        args = ["monitor", str(data[1]), "--current", uri, "--table", "fresh", "--out", str(tmp_path / wrong)]
+        assert main(args) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_a_bundle_without_a_reference_says_to_train_again(data: tuple[Path, Path]) -> None:
@@ -180,5 +186,6 @@ def test_personal_columns_get_no_bins_even_when_kept() -> None:
     reference = bundle.manifest["monitoring"]
     assert "email" in [c["name"] for c in bundle.manifest["inputs"]]
     assert "email" not in [b["name"] for b in reference["columns"]]
-    assert reference["skipped"][0]["column"] == "email" and "personal data" in reference["skipped"][0]["reason"]
+    assert reference["skipped"][0]["column"] == "email"
+    assert "personal data" in reference["skipped"][0]["reason"]
     assert "example.com" not in json.dumps(reference)

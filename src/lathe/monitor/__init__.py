@@ -2,13 +2,12 @@
 
 See ``docs/monitoring.md``. The reference is built by ``build_reference`` from the training
 rows; ``measure_drift`` compares a table with it where the table lives and returns a
-``DriftReport``; ``render_drift`` writes its page.
+``DriftReport``, whose ``to_dict()`` ``lathe.report.render_drift`` draws as a page.
 """
 
 from lathe.monitor._bins import Bins
 from lathe.monitor._drift import SAMPLE_ROWS, DriftReport, measure_drift
 from lathe.monitor._measures import js_distance, psi, shares, wasserstein
-from lathe.monitor._page import render_drift
 from lathe.monitor._reference import KINDS, Reference, build_reference
 from lathe.monitor._thresholds import MEASURES, parse_overrides, threshold
 
@@ -24,7 +23,6 @@ __all__ = [
     "measure_drift",
     "parse_overrides",
     "psi",
-    "render_drift",
     "shares",
     "threshold",
     "wasserstein",
