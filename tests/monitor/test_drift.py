@@ -13,6 +13,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
+from playwright.sync_api import ViewportSize, sync_playwright
 
 from lathe import workflows
 from lathe.backends import open_table, to_frame
@@ -163,6 +164,42 @@ def test_cli_exit_codes_and_bad_input(
         args = ["monitor", str(data[1]), "--current", uri, "--table", "fresh", "--out", str(tmp_path / wrong)]
         assert main(args) == 2
         assert message in capsys.readouterr().err
+
+
+SCREEN: ViewportSize = {"width": 1280, "height": 800}
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def test_the_drift_page_gives_the_verdict_on_the_first_screen(
+    data: tuple[Path, Path], tmp_path: Path, chromium_path: str
+) -> None:  # fmt: skip
+    """At 1280 x 800 the verdict and the column that matters most show without scrolling, and every
+    chart is drawn (the page fetches nothing)."""
+    out = tmp_path / "drift.html"
+    report = workflows.monitor(data[1], f"duckdb:///{data[0]}", table="moved", out=out)
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=BROWSER_ARGS)
+        page = browser.new_page(viewport=SCREEN)
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(out.as_uri())
+        verdict = page.locator("[data-verdict]")
+        box, said = verdict.bounding_box(), verdict.inner_text()
+        first = page.locator("section table tbody tr").first
+        first_box, first_text = first.bounding_box(), first.inner_text()
+        charts = page.eval_on_selector_all("figure.chart svg", "svgs => svgs.map(s => s.getBBox().width)")
+        browser.close()
+    assert box is not None
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= SCREEN["height"]
+    assert said.startswith("DRIFT")
+    assert said == report.verdict
+    assert first_box is not None
+    assert first_box["y"] + first_box["height"] <= SCREEN["height"]
+    assert first_text.split()[0] == max(report.columns, key=lambda c: c["impact"])["column"]
+    assert len(charts) == len(report.columns) + len(report.predictions)
+    assert all(width > 100 for width in charts)
+    assert requested == [out.as_uri()]
 
 
 def test_a_bundle_without_a_reference_says_to_train_again(data: tuple[Path, Path]) -> None:

@@ -3,7 +3,7 @@
 A number or a date gets ``QUANTILE_BINS`` bins cut at the reference's quantiles (dates as
 seconds since 1970), a category its ``MAX_LEVELS`` most frequent levels and "other", a boolean
 false and true; every column also has a last bin for missing values. Counting a table's rows
-into them is one ``aggregate`` of filtered counts, per column a handful: no row leaves the engine.
+into them is one ``aggregate`` of conditional sums, per column a handful: no row leaves the engine.
 """
 
 from __future__ import annotations
@@ -158,8 +158,10 @@ def metrics(value: ibis.Value, bins: Bins, key: str) -> dict[str, ibis.Value]:
 
 
 def _tally(condition: ibis.BooleanValue) -> ibis.Value:
-    """How many rows meet ``condition``: a sum of CASE, ten times faster in DuckDB than a FILTER clause."""
-    return ibis.cases((condition, 1), else_=0).sum()
+    """How many rows meet ``condition``: the sum of it as 0/1, which each backend's compiler casts as
+    it needs (``bench/monitor.py``: in DuckDB as fast as a sum of CASE or faster, and dozens of times
+    faster than ``count(*) FILTER (WHERE ...)``, which ``count(where=...)`` compiles to)."""
+    return condition.sum()
 
 
 def counts(row: dict[str, Any], rows: int, bins: Bins, key: str) -> tuple[np.ndarray, int | None]:
