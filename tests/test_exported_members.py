@@ -18,6 +18,7 @@ PACKAGES = [
     "lathe.profile",
     "lathe.registry",
     "lathe.mlflow",
+    "lathe.monitor",
     "lathe.report",
     "lathe.search",
     "lathe.serve",

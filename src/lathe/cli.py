@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Run as a command, ``train --budget`` counts from the process's start: its imports come off it.
     args.started_seconds_ago = _seconds_running() if argv is None else 0.0
     try:
-        args.run(args)
+        status = args.run(args)
     except LatheError as exc:
         _display.console.quiet = False
         _display.console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "interrupted; nothing was half-written (a `lathe batch` run resumes where it stopped when run again)"
         )
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def _seconds_running() -> float:
@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     _export_parser(commands)
     _score_parser(commands)
     _stream_parser(commands)
+    _monitor_parser(commands)
     return parser
 
 
@@ -127,6 +128,44 @@ def _stream(args: argparse.Namespace) -> None:
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, registry=args.registry, store=args.store,
         poll=args.poll,
     )  # fmt: skip
+
+
+def _monitor_parser(commands: Any) -> None:
+    monitor = commands.add_parser(
+        "monitor", parents=[_registry_arguments()],
+        help="drift of a table from the reference stored at training; exit 1 past a threshold",
+    )  # fmt: skip
+    monitor.add_argument("model", help="a bundle folder, NAME (its production version) or NAME:N")
+    monitor.add_argument(
+        "--current", required=True, metavar="SOURCE", help="the rows to compare: a file or database URI"
+    )
+    rows = monitor.add_mutually_exclusive_group()
+    rows.add_argument("--table", help="with a database URI: the table; with an Excel workbook: the sheet")
+    rows.add_argument("--query", help="with a database URI: a SELECT whose rows to compare")
+    monitor.add_argument(
+        "--out", default="drift.html", help="the page to write, its JSON beside it (default drift.html)"
+    )
+    monitor.add_argument(
+        "--threshold", action="append", default=[], metavar="COL[:MEASURE]=VALUE",
+        help="set a threshold by hand: COL=VALUE for its PSI, COL:js=VALUE (psi, js, wasserstein, missing, unseen)",
+    )  # fmt: skip
+    monitor.add_argument(
+        "--sample-rows", type=int, default=20_000, help="rows scored for prediction drift (default 20,000)"
+    )
+    monitor.set_defaults(run=_monitor)
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from lathe.registry import open_model
+
+    opened = open_model(args.model, args.registry, args.store)
+    report = workflows.monitor(
+        opened.bundle, args.current, table=args.table, query=args.query, out=args.out, thresholds=args.threshold,
+        sample_rows=args.sample_rows, title=opened.label,
+    )  # fmt: skip
+    _display.results.print(report.verdict, highlight=False, markup=False, soft_wrap=True)
+    _display.status(f"drift page: {args.out}; JSON: {Path(args.out).with_suffix('.json')}")
+    return 1 if report.drifted else 0
 
 
 def _export_parser(commands: Any) -> None:

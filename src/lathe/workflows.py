@@ -11,7 +11,7 @@ import hashlib
 import importlib.metadata
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from lathe import _display
 from lathe._outputs import check_output_file, check_output_folder
 from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, check_bundle_folder, load_bundle
-from lathe.errors import ColumnNotFoundError, InvalidParameterError, TargetError
+from lathe.errors import BundleError, ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, Explanation, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import (
     FeaturePlan,
@@ -37,8 +37,10 @@ from lathe.features import (
     plan_features,
     usable_inputs,
 )
+from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
+from lathe.monitor import DriftReport, Reference, build_reference, measure_drift, parse_overrides
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
-from lathe.report import bootstrap_interval, holdout_evaluation, render_profile, render_report
+from lathe.report import bootstrap_interval, holdout_evaluation, render_drift, render_profile, render_report
 from lathe.search import (
     SEARCH_ROWS,
     Layout,
@@ -582,6 +584,7 @@ def _assemble(
         "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
         "timings": timings,
     }
+    manifest["monitoring"] = _monitoring(manifest, plan, (model, split, raw), spec.seed)
     report = render_report(_report_data(manifest, plan, board, split, raw, spec.metric))
     kept = split.holdout if len(split.holdout) else split.train
     sample = coerce_frame(kept.head(SAMPLE_ROWS), plan.inputs).reset_index(drop=True)
@@ -806,6 +809,79 @@ def _baseline(task: Task, split: _Split, metric: Metric) -> dict[str, Any]:
     return {"name": name, "described": described, "holdout": holdout}
 
 
+def monitor(
+    model: Bundle | str | Path, current: str | Path | pd.DataFrame, *, table: str | None = None,
+    query: str | None = None, out: str | Path | None = "drift.html", thresholds: Sequence[str] | None = None,
+    sample_rows: int = MONITOR_SAMPLE_ROWS, seed: int = 0, title: str | None = None,
+) -> DriftReport:  # fmt: skip
+    """The drift of the table at ``current`` from the reference ``model`` (a bundle or its
+    folder) stored at training, measured where the table lives; see ``docs/monitoring.md``.
+
+    ``thresholds`` sets some by hand: ``COL=VALUE`` (the column's PSI) or ``COL:MEASURE=VALUE``.
+    The outputs are measured on a random sample of ``sample_rows`` rows. With ``out`` (.html),
+    the page is written there and the report as JSON beside it (``.json``); nothing is
+    written when the input is bad.
+    """
+    if out is not None:
+        check_output_file(out, (".html",))  # its JSON goes beside it
+    bundle = model if isinstance(model, Bundle) else load_bundle(model)
+    if sample_rows < 1:
+        raise InvalidParameterError(f"sample_rows must be at least 1, got {sample_rows}")
+    overrides = parse_overrides(thresholds or [])
+    reference = _reference_of(bundle, title or str(model))
+    where, rows = open_table(current, table, query)
+    report = measure_drift(reference, rows, where, bundle.predict, overrides, sample_rows, seed)
+    if out is not None:
+        data = report.to_dict()
+        heading = f"Drift of {bundle.manifest['target']} model {title or ''}".rstrip()
+        _write_text(Path(out).with_suffix(".json"), json.dumps(data, indent=1, default=str))
+        _write_text(Path(out), render_drift(data, heading))
+    return report
+
+
+def _reference_of(bundle: Bundle, label: str) -> Reference:
+    stored = bundle.manifest.get("monitoring")
+    if not stored:
+        raise BundleError(
+            f"{label}: this bundle has no monitoring reference (it was trained with an older lathe); "
+            "train it again with this version of lathe to monitor it"
+        )
+    return Reference.from_dict(stored)
+
+
+def _monitoring(
+    manifest: dict[str, Any], plan: FeaturePlan, fitted: tuple[Model, _Split, np.ndarray | None], seed: int
+) -> dict[str, Any]:  # fmt: skip
+    """The monitoring reference (``lathe.monitor``) of the labelled rows and of the model's
+    outputs on the holdout (the training rows where there is none), as a JSON-ready dict."""
+    model, split, raw = fitted
+    flagged = {c["name"]: c["personal"]["kind"] for c in manifest["profile"]["columns"] if c.get("personal")}
+    skipped = {c.name: f"personal data ({flagged[c.name]}): its bin edges would be its values" for c in plan.inputs
+               if c.name in flagged}  # fmt: skip
+    kinds = {c.name: c.kind for c in plan.inputs if c.name not in flagged}
+    rows = coerce_frame(pd.concat([split.train, split.holdout]), plan.inputs)[list(kinds)].reset_index(drop=True)
+    if raw is None:
+        picked = split.train.iloc[np.random.default_rng(seed).permutation(len(split.train))[: REPORT_ROWS * 4]]
+        raw = model.predict(plan.transform(picked))
+    outputs, output_kinds = _outputs(Task(manifest["task"]), manifest["classes"], raw, manifest["threshold"])
+    importance = {d["column"]: d["importance"] for d in manifest["explanations"]["importance"]}
+    return build_reference(rows, kinds, outputs, output_kinds, importance, skipped, seed).to_dict()
+
+
+def _outputs(
+    task: Task, classes: list[Any], raw: np.ndarray, threshold: float | None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The model's outputs as ``Bundle.predict`` names them, and their kinds."""
+    if task is Task.REGRESSION:
+        return pd.DataFrame({"prediction": raw}), {"prediction": "number"}
+    labels = np.asarray([str(c) for c in classes], dtype=object)
+    shown = classes[1:] if task is Task.BINARY else classes
+    frame = pd.DataFrame({"prediction": labels[decided(raw, threshold)]})
+    for label in shown:
+        frame[f"probability_{label}"] = raw[:, classes.index(label)]
+    return frame, {name: "string" if name == "prediction" else "number" for name in frame.columns}
+
+
 def _version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
@@ -813,4 +889,4 @@ def _version(name: str) -> str:
         return "unknown"
 
 
-__all__ = ["explain_row", "load_bundle", "predict", "profile", "train", "write_table"]
+__all__ = ["explain_row", "load_bundle", "monitor", "predict", "profile", "train", "write_table"]
