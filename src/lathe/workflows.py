@@ -61,6 +61,7 @@ HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 MAX_ROWS = 1_000_000  # rows learnt from; a larger table is sampled where it lives
 AFTER = 0.12  # share of the budget kept for what follows the search: explanations, report, saving
+BUDGET_REFERENCE_COLUMNS = 100  # under a budget, the input columns monitoring watches: those that matter most
 PROFILE_SHARE = 0.25  # of the budget left when profiling starts, the most a wide table's profile may take
 MIN_SEARCH = 0.25  # the search gets at least this share of the budget, however long the reading took
 SEARCH_COPIES = 7  # feature matrices' worth of memory the search holds at once (two folds, learners' data)
@@ -584,7 +585,8 @@ def _assemble(
         "libraries": {name: _version(name) for name in LIBRARIES} | {"python": platform.python_version()},
         "timings": timings,
     }
-    manifest["monitoring"] = _monitoring(manifest, plan, (model, split, raw), spec.seed)
+    watched = None if deadline is None else BUDGET_REFERENCE_COLUMNS
+    manifest["monitoring"] = _monitoring(manifest, plan, (model, split, raw), spec.seed, watched)
     report = render_report(_report_data(manifest, plan, board, split, raw, spec.metric))
     kept = split.holdout if len(split.holdout) else split.train
     sample = coerce_frame(kept.head(SAMPLE_ROWS), plan.inputs).reset_index(drop=True)
@@ -618,7 +620,8 @@ def _global_explanations(
 
     Without a holdout the contributions and partial dependence use training rows, and there is
     no permutation importance (it would measure the fit, not the model). ``ends`` is the target's
-    name and the budget's deadline, if any, which bounds the rows the mean contributions average.
+    name and the budget's deadline, if any, which bounds the rows the mean contributions average
+    and the columns shuffled for permutation importance (those that matter most first).
     """
     _display.status("explaining the model")
     target, deadline = ends
@@ -633,7 +636,8 @@ def _global_explanations(
     permutation = (
         permutation_importance(
             lambda frame: spec.metric.signed(spec.metric(truth, model.predict(plan.transform_coerced(frame)))),
-            coerced, [c.name for c in plan.inputs], spec.seed,
+            coerced, [d["column"] for d in importance], spec.seed,  # the columns that matter most first
+            None if deadline is None else monotonic() + EXPLAIN_SHARE * max(0.0, deadline - monotonic()),
         )
         if len(split.holdout)
         else []
@@ -850,15 +854,20 @@ def _reference_of(bundle: Bundle, label: str) -> Reference:
 
 
 def _monitoring(
-    manifest: dict[str, Any], plan: FeaturePlan, fitted: tuple[Model, _Split, np.ndarray | None], seed: int
+    manifest: dict[str, Any], plan: FeaturePlan, fitted: tuple[Model, _Split, np.ndarray | None], seed: int,
+    watched: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The monitoring reference (``lathe.monitor``) of the labelled rows and of the model's
-    outputs on the holdout (the training rows where there is none), as a JSON-ready dict."""
+    outputs on the holdout (the training rows where there is none), as a JSON-ready dict; of at
+    most ``watched`` input columns, those that matter most (a wide table under a budget)."""
     model, split, raw = fitted
     flagged = {c["name"]: c["personal"]["kind"] for c in manifest["profile"]["columns"] if c.get("personal")}
     skipped = {c.name: f"personal data ({flagged[c.name]}): its bin edges would be its values" for c in plan.inputs
                if c.name in flagged}  # fmt: skip
-    kinds = {c.name: c.kind for c in plan.inputs if c.name not in flagged}
+    ranked = [d["column"] for d in manifest["explanations"]["importance"] if d["column"] not in flagged]
+    if watched is not None and len(ranked) > watched:
+        skipped |= dict.fromkeys(ranked[watched:], f"not among the {watched} columns that matter most (a budget)")
+    kinds = {c.name: c.kind for c in plan.inputs if c.name not in skipped}
     rows = coerce_frame(pd.concat([split.train, split.holdout]), plan.inputs)[list(kinds)].reset_index(drop=True)
     if raw is None:
         picked = split.train.iloc[np.random.default_rng(seed).permutation(len(split.train))[: REPORT_ROWS * 4]]

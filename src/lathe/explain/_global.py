@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from time import monotonic
 from typing import Any
 
 import numpy as np
@@ -26,13 +27,21 @@ def mean_contribution(explanation: Explanation) -> list[dict[str, Any]]:
 
 
 def permutation_importance(
-    score: Callable[[pd.DataFrame], float], frame: pd.DataFrame, columns: Sequence[str], seed: int = 0
+    score: Callable[[pd.DataFrame], float],
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    seed: int = 0,
+    deadline: float | None = None,
 ) -> list[dict[str, Any]]:
-    """How much ``score`` (greater is better) drops when each column's values are shuffled, largest first."""
+    """How much ``score`` (greater is better) drops when each column's values are shuffled, largest
+    first. With a ``deadline`` (a ``time.monotonic()`` instant), ``columns`` are shuffled in the
+    order given until then, and those not reached are left out of the result."""
     rng = np.random.default_rng(seed)
     reference = score(frame)
     drops = []
     for column in columns:
+        if deadline is not None and monotonic() > deadline:
+            break
         shuffled = frame.assign(**{column: frame[column].to_numpy()[rng.permutation(len(frame))]})
         drops.append({"column": column, "drop": reference - score(shuffled)})
     return sorted(drops, key=lambda d: -d["drop"])

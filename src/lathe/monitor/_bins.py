@@ -20,6 +20,8 @@ import pandas as pd
 from lathe.backends import fetch
 from lathe.errors import SchemaMismatchError
 
+COLUMNS_PER_QUERY = 100
+
 QUANTILE_BINS = 10
 MAX_LEVELS = 20
 MAX_KNOWN = 1000  # every level seen is kept (to tell unseen ones) up to this many
@@ -180,7 +182,16 @@ def counts(row: dict[str, Any], rows: int, bins: Bins, key: str) -> tuple[np.nda
 
 def count_rows(table: ibis.Table, columns: list[Bins], by: str | None = None) -> list[tuple[int, list[Any]]]:
     """Per group of ``by`` (or once for the whole table): its rows, and per column of ``columns``
-    its counts and unseen count, from one aggregate query run where ``table`` lives."""
+    its counts and unseen count, from aggregate queries run where ``table`` lives, one for each
+    ``COLUMNS_PER_QUERY`` columns (an engine plans a query of thousands of aggregates slowly)."""
+    parts = [
+        _counted_rows(table, columns[start : start + COLUMNS_PER_QUERY], by)
+        for start in range(0, max(1, len(columns)), COLUMNS_PER_QUERY)
+    ]
+    return [(rows, [c for part in parts for c in part[group][1]]) for group, (rows, _) in enumerate(parts[0])]
+
+
+def _counted_rows(table: ibis.Table, columns: list[Bins], by: str | None) -> list[tuple[int, list[Any]]]:
     values = {f"c{i}": value_of(table, bins) for i, bins in enumerate(columns)}  # each worked out once a row
     table = table.select(**values, **({} if by is None else {by: table[by]}))
     aggregates: dict[str, ibis.Value] = {"__rows": table.count()}
