@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -65,18 +64,20 @@ def test_a_size_limit_changes_the_winner_to_the_linear_model(free: lathe.Bundle)
     assert [r["family"] for r in board.rows() if not r["within_limits"]] == ["lightgbm", "xgboost"]  # ranked last
 
 
-def test_a_latency_limit_changes_the_winner_from_the_blend(free: lathe.Bundle) -> None:
-    """The blend scores a row through each of its members, so it takes longer than any one of
-    them: a limit halfway (geometrically) between the slowest member and the blend leaves it out
-    (a blend of fewer members, or one model, wins instead)."""
-    slowest = max(c.latency_ms or 0.0 for c in _singles(free))
-    limit = math.sqrt(slowest * (free.leaderboard.best.latency_ms or 0.0))
+def test_a_latency_limit_is_kept_by_the_winner_and_ranks_the_slower_last(free: lathe.Bundle) -> None:
+    """A limit below the free winner's one-row latency (a blend, which scores a row through each of
+    its members). Latencies are measured anew in the second run, so which candidate wins is not
+    asserted here (``test_the_leaderboard_keeps_its_limits`` shows a latency limit changing the
+    winner without a clock); what holds whatever the timings: the winner keeps the limit, and the
+    candidates over it rank after those within it."""
+    limit = 0.75 * (free.leaderboard.best.latency_ms or 0.0)
     bundle = lathe.train(mixed_table(400), "target", budget=None, trials=3, max_latency_ms=limit, verbose=False)
-    best = bundle.leaderboard.best
-    assert _members(best) != _members(free.leaderboard.best)
-    assert best.latency_ms is not None
-    assert best.latency_ms <= limit
-    assert bundle.leaderboard.max_latency_ms == limit
+    board = bundle.leaderboard
+    assert board.max_latency_ms == limit
+    assert board.best.latency_ms is not None
+    assert board.best.latency_ms <= limit
+    within = [row["within_limits"] for row in board.rows()]
+    assert within == sorted(within, reverse=True)
 
 
 def test_limits_no_candidate_keeps_are_refused_with_what_would(tmp_path: Path) -> None:
@@ -92,7 +93,8 @@ def test_the_leaderboard_keeps_its_limits() -> None:
     board = Leaderboard("rmse", False, (Candidate(0, "linear", {}, 1.0, 0.0, 0.1, 0.1, latency_ms=2.0, size_mb=0.5),
                                         Candidate(1, "lightgbm", {}, 0.5, 0.0, 0.1, 0.2, latency_ms=9.0, size_mb=3.0)),
                         max_latency_ms=5.0)  # fmt: skip
-    assert board.best.number == 0
+    assert board.best.number == 0  # the slower lightgbm scores better, and wins without the limit:
+    assert Leaderboard("rmse", False, board.candidates).best.number == 1
     assert Leaderboard.from_dict(board.to_dict()) == board
     assert "over the limits" in repr(board)
 
