@@ -257,7 +257,7 @@ def main() -> None:
     bodies = _messages(args.messages)
     lines = [
         f"## stream: the demo model, batch size 100, {args.messages:,} messages per backlog, "
-        f"{args.seconds:.0f} s at a fixed rate, 2 cores shared with other work",
+        f"{args.seconds:.0f} s at a fixed rate, 2 cores",
         "",
         "| broker | ceiling msg/s (no model) | lathe msg/s | lathe ÷ ceiling | offered msg/s | "
         "lathe p50 ms | lathe p99 ms | no-model p50 ms | no-model p99 ms |",
