@@ -25,7 +25,7 @@ import pytest
 from onnx import numpy_helper
 
 from lathe.cli import main
-from lathe.testing import mixed_table
+from lathe.testing import PERSONAL_VALUES, mixed_table
 from tests.serve.conftest import running
 
 ROWS = 300
@@ -48,16 +48,7 @@ def _planted_numbers(seed: int) -> dict[str, list[int]]:
     }  # fmt: skip
 
 
-PLANTED_TEXT = {
-    "email": [f"person{i}@example.org" for i in range(8)],
-    "phone": [f"+31 6 1234 56{i:02d}" for i in range(8)],
-    "card": ["4111 1111 1111 1111", "5500 0000 0000 0004", "3400 0000 0000 009", "6011 0000 0000 0004"] * 2,
-    "iban": ["NL91 ABNA 0417 1643 00", "DE89 3704 0044 0532 0130 00"] * 4,
-    "ssn": [f"123-45-67{i:02d}" for i in range(8)],
-    "ip": [f"192.168.7.{i}" for i in range(8)],
-    "full_name": ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"] * 2,
-    "street": [f"{i} Baker Street" for i in range(8)],
-}
+PLANTED_TEXT = PERSONAL_VALUES
 # Each number kind in a column of each type, named as a person would name it.
 NUMBER_COLUMNS = {
     "card_int": ("card", "int"), "card_float": ("card", "float"), "card_decimal": ("card", "decimal"),

@@ -14,18 +14,9 @@ from lathe.backends import read_frame
 from lathe.cli import main
 from lathe.profile import profile_in_detail, profile_table
 from lathe.profile._pii import detect_personal_data
-from lathe.testing import mixed_table
+from lathe.testing import PERSONAL_VALUES, mixed_table
 
-PLANTED = {
-    "email": [f"person{i}@example.org" for i in range(8)],
-    "phone": [f"+31 6 1234 56{i:02d}" for i in range(8)],
-    "card": ["4111 1111 1111 1111", "5500 0000 0000 0004", "3400 0000 0000 009", "6011 0000 0000 0004"] * 2,
-    "iban": ["NL91 ABNA 0417 1643 00", "DE89 3704 0044 0532 0130 00"] * 4,
-    "ssn": [f"123-45-67{i:02d}" for i in range(8)],
-    "ip": [f"10.0.0.{i}" for i in range(8)],
-    "full_name": ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"] * 2,
-    "street": [f"{i} Baker Street" for i in range(8)],
-}
+PLANTED = PERSONAL_VALUES
 KINDS = {
     "email": "email", "phone": "phone", "card": "card number", "iban": "IBAN", "ssn": "national id",
     "ip": "IP address", "full_name": "person", "street": "address",

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from lathe.report import _svg
-from lathe.report._parts import STYLE, figure, section, table
+from lathe.report._parts import STYLE, figure, page, section, table
 
 MEASURES = ("psi", "js", "wasserstein", "missing", "unseen")
 TOP = 10
@@ -36,12 +36,7 @@ def render_drift(report: Mapping[str, Any], title: str) -> str:
         _charts(report["columns"], report["predictions"]),
         _notes(report),
     ]
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}{VERDICT_STYLE}</style></head>"
-        f"<body><main>{''.join(sections)}</main></body></html>"
-    )
+    return page(title, sections, STYLE + VERDICT_STYLE)
 
 
 def _meta(report: Mapping[str, Any]) -> str:

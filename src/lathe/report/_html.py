@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lathe.report import _svg
-from lathe.report._parts import STYLE, cell, count, figure, folded, number, section, shown, table
+from lathe.report._parts import cell, count, figure, folded, number, page, section, shown, table
 from lathe.report._summary import summary
 
 TOP_CANDIDATES = 15
@@ -50,12 +50,7 @@ def render_report(data: Mapping[str, Any]) -> str:
         _data_section(data.get("data") or {}),
         _features_section(data.get("features") or [], data.get("dropped") or [], data.get("leakage") or []),
     ]
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(str(data.get('title', 'lathe report')))}</title><style>{STYLE}</style></head>"
-        f"<body><main>{''.join(sections)}</main></body></html>"
-    )
+    return page(str(data.get("title", "lathe report")), sections)
 
 
 def _header(data: Mapping[str, Any]) -> str:

@@ -48,6 +48,16 @@ ol.top .share { text-align: right; font-variant-numeric: tabular-nums; color: #4
 """
 
 
+def page(title: str, sections: Sequence[str], style: str = STYLE) -> str:
+    """A self-contained HTML page of ``sections`` (no script, nothing fetched)."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{style}</style></head>"
+        f"<body><main>{''.join(sections)}</main></body></html>"
+    )
+
+
 def figure(name: str, svg: str, caption: str) -> str:
     """A chart named ``name`` (its ``data-chart``) with its caption."""
     return f'<figure class="chart" data-chart="{name}">{svg}<figcaption>{escape(caption)}</figcaption></figure>'

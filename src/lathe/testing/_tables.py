@@ -83,3 +83,16 @@ def _target(score: np.ndarray, task: str) -> np.ndarray:
         edges = np.quantile(score, [1 / 3, 2 / 3])
         return np.array(["a", "b", "c"])[np.searchsorted(edges, score)]
     return np.where(score > np.median(score), "yes", "no")
+
+
+PERSONAL_VALUES: dict[str, list[str]] = {
+    "email": [f"person{i}@example.org" for i in range(8)],
+    "phone": [f"+31 6 1234 56{i:02d}" for i in range(8)],
+    "card": ["4111 1111 1111 1111", "5500 0000 0000 0004", "3400 0000 0000 009", "6011 0000 0000 0004"] * 2,
+    "iban": ["NL91 ABNA 0417 1643 00", "DE89 3704 0044 0532 0130 00"] * 4,
+    "ssn": [f"123-45-67{i:02d}" for i in range(8)],
+    "ip": [f"10.0.0.{i}" for i in range(8)],
+    "full_name": ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"] * 2,
+    "street": [f"{i} Baker Street" for i in range(8)],
+}
+"""Personal data of every kind lathe detects, written as text, by a column name that fits it."""
