@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _stream_parser(commands: Any) -> None:
-    from lathe.stream import _run as defaults  # the stream package imports no broker client until it connects
+    from lathe.stream import Options  # the stream package imports no broker client until it connects
+
+    defaults = Options()
 
     stream = commands.add_parser(
         "stream", parents=[_registry_arguments()],
@@ -104,17 +106,17 @@ def _stream_parser(commands: Any) -> None:
     )  # fmt: skip
     stream.add_argument("--sink", required=True, metavar="URI", help="where outputs go (a broker URI)")
     stream.add_argument("--dead-letter", metavar="URI", help="where unscorable messages go, with the reason")
-    stream.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="messages per batch (%(default)s)")
+    stream.add_argument("--batch-size", type=int, default=defaults.batch_size, help="messages per batch (%(default)s)")
     stream.add_argument(
-        "--max-wait-ms", type=float, default=defaults.MAX_WAIT_MS, help="ms a batch waits to fill (%(default)s)"
+        "--max-wait-ms", type=float, default=defaults.max_wait_ms, help="ms a batch waits to fill (%(default)s)"
     )
-    stream.add_argument("--in-flight", type=int, default=defaults.IN_FLIGHT, help="batches per queue (%(default)s)")
+    stream.add_argument("--in-flight", type=int, default=defaults.in_flight, help="batches per queue (%(default)s)")
     stream.add_argument("--explain", type=int, default=0, metavar="N", help="add contributions and N reasons")
     stream.add_argument("--metrics-port", type=int, help="serve Prometheus metrics at http://HOST:PORT/metrics")
     stream.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics (%(default)s)")
     stream.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the registry (%(default)s)")
     stream.add_argument(
-        "--status-every", type=float, default=defaults.STATUS_EVERY, help="seconds between status lines (%(default)s)"
+        "--status-every", type=float, default=defaults.status_every, help="seconds between status lines (%(default)s)"
     )
     stream.set_defaults(run=_stream)
 
