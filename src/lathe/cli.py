@@ -141,9 +141,7 @@ def _monitor_parser(commands: Any) -> None:
     monitor.add_argument(
         "--current", required=True, metavar="SOURCE", help="the rows to compare: a file or database URI"
     )
-    rows = monitor.add_mutually_exclusive_group()
-    rows.add_argument("--table", help="with a database URI: the table; with an Excel workbook: the sheet")
-    rows.add_argument("--query", help="with a database URI: a SELECT whose rows to compare")
+    _table_arguments(monitor)
     monitor.add_argument(
         "--out", default="drift.html", help="the page to write, its JSON beside it (default drift.html)"
     )
@@ -281,9 +279,7 @@ def _batch_parser(commands: Any) -> None:
         "or a database URI with --table or --query",
     )  # fmt: skip
     scoring.add_argument("--out", required=True, help="folder for the Parquet parts; the same folder resumes a run")
-    rows = scoring.add_mutually_exclusive_group()
-    rows.add_argument("--table", help="with a database URI: the table to score; with an Excel workbook: the sheet")
-    rows.add_argument("--query", help="with a database URI: a SELECT whose rows to score")
+    _table_arguments(scoring)
     scoring.add_argument(
         "--chunk-rows", type=int, default=batch.CHUNK_ROWS,
         help=f"rows per chunk, and per part file (default {batch.CHUNK_ROWS:,})",
@@ -332,6 +328,11 @@ def _source_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
         help=f"the rows {purpose}: a file or glob (CSV, TSV, Parquet, JSON, NDJSON, Excel), a database URI, "
         "or a project file (.toml)",
     )
+    _table_arguments(parser)
+
+
+def _table_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--table`` or ``--query``: which rows of a database (or sheet of a workbook) a command reads."""
     rows = parser.add_mutually_exclusive_group()
     rows.add_argument("--table", help="with a database URI: the table to read; with an Excel workbook: the sheet")
     rows.add_argument("--query", help="with a database URI: a SELECT whose rows to read")
