@@ -5,11 +5,17 @@ tenth of the columns); a bundle is trained on 5,000 rows of it (one trial), and
 ``lathe monitor`` is run, each time in a fresh process, on the ROWS-row table as it is and on a
 view of it with a planted shift (n0's mean moved by half a deviation, a new level in 10 % of
 c0, a third of n1 missing). Wall time and the process's peak resident memory; which columns
-each run flags. Evidently's data-drift report is not run here (not installed; see the note).
+each run flags.
 
-Prints the table and writes it to bench/RESULTS.md (section "monitor").
+Then, side by side on the first --compare rows of each table: lathe, and Evidently's data-drift
+report (its DataDriftPreset, HTML saved, in an environment of its own under build/bench-envs/; the
+current rows read into pandas, as Evidently needs), each in a fresh process whose address space is
+capped at --memory-cap GiB and whose wall time at --limit seconds.
 
-Usage: python bench/monitor.py [--rows 10000000] [--folder build/bench-monitor]
+Prints the tables and writes them to bench/RESULTS.md (section "monitor"). The data is generated
+once and reused while its row count matches.
+
+Usage: python bench/monitor.py [--rows 10000000] [--compare 10000,100000,1000000] [--folder build/bench-monitor]
 """
 
 from __future__ import annotations
@@ -17,15 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import record
+from _results import own_environment, record
 
 NUMBERS, CATEGORIES = 80, 20
 MEMORY_NOTE = (
@@ -67,32 +75,107 @@ def generate(path: Path, rows: int) -> None:
     con.close()
 
 
-def monitor(bundle: Path, path: Path, table: str, out: Path) -> tuple[float, float, int, dict[str, object]]:
-    """Wall seconds, peak resident memory (GiB) and exit status of ``lathe monitor`` in a fresh
-    process (its own peak, from ``wait4``), and its JSON."""
+EVIDENTLY = ("evidently", ["evidently", "pandas<3", "pyarrow", "duckdb"])  # 0.7 imports a pandas 2 private
+
+
+class Run:
+    """One measured command in a fresh process: wall seconds, its own peak resident GiB (from
+    ``wait4``), exit status, its JSON where it wrote one, and why it failed where it did."""
+
+    def __init__(self, command: list[str], out: Path, cap_gib: float | None = None, limit: float | None = None):
+        def capped() -> None:
+            if cap_gib:
+                size = int(cap_gib * 2**30)
+                resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+        started = time.perf_counter()
+        output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+        child = subprocess.Popen(command, preexec_fn=capped, **output)
+        timer = threading.Timer(limit, child.kill) if limit else None
+        if timer:
+            timer.start()
+        printed = child.stdout.read() if child.stdout else ""
+        _, status, usage = os.wait4(child.pid, 0)
+        if timer:
+            timer.cancel()
+        self.wall = time.perf_counter() - started
+        self.code = child.returncode = os.waitstatus_to_exitcode(status)
+        self.peak = usage.ru_maxrss / 2**20
+        written = out.with_suffix(".json")
+        self.report: dict[str, object] = json.loads(written.read_text()) if written.exists() else {}
+        self.failure = ""
+        if limit is not None and self.wall >= limit:
+            self.failure = f"stopped at the {limit:.0f} s limit"
+        elif "MemoryError" in printed or "Unable to allocate" in printed or "bad_alloc" in printed:
+            self.failure = f"out of memory at the {cap_gib:g} GiB cap"
+        elif self.code not in (0, 1):
+            self.failure = printed.strip().splitlines()[-1] if printed.strip() else f"exit {self.code}"
+
+    def flagged(self) -> str:
+        drifted = self.report.get("drifted")
+        return ", ".join(str(name) for name in drifted) if isinstance(drifted, list) and drifted else "none"
+
+
+def monitor(bundle: Path, path: Path, table: str, out: Path, **limits: float) -> Run:
+    """``lathe monitor`` of ``table`` in a fresh process."""
     command = [sys.executable, "-m", "lathe.cli", "monitor", str(bundle), "--current", f"duckdb:///{path}",
                "--table", table, "--out", str(out)]  # fmt: skip
+    run = Run(command, out, **limits)
+    if run.code not in (0, 1) and not limits:
+        raise SystemExit(run.failure)
+    return run
+
+
+def evidently(path: Path, table: str, rows: int, out: Path, cap_gib: float, limit: float) -> Run:
+    """Evidently's data-drift report on the first ``rows`` rows of ``table`` in a fresh process."""
+    python = str(own_environment(*EVIDENTLY))
+    script = str(Path(__file__).with_name("_evidently_drift.py"))
+    return Run([python, script, str(path), table, str(rows), str(out)], out, cap_gib=cap_gib, limit=limit)
+
+
+def _cells(run: Run) -> str:
+    """Wall, peak and the columns flagged: the cells of one run, or why it failed."""
+    return f"{run.wall:.1f} s | {run.peak:.2f} GiB | {run.failure or run.flagged()} |"
+
+
+def _generated(path: Path, rows: int) -> float | None:
+    """Generate the tables unless ``path`` already holds ``rows`` current rows; the seconds it took."""
+    if path.exists():
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            if con.execute("SELECT count(*) FROM current").fetchone() == (rows,):
+                return None
+        except duckdb.Error:
+            pass
+        finally:
+            con.close()
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    printed = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    code = child.returncode = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(printed)
-    return wall, usage.ru_maxrss / 2**20, code, json.loads(out.with_suffix(".json").read_text())
+    generate(path, rows)
+    return time.perf_counter() - started
+
+
+def _first(path: Path, sizes: list[int]) -> None:
+    """Views ``current_N`` and ``moved_N``: the first N rows of each table."""
+    con = duckdb.connect(str(path))
+    for rows in sizes:
+        for table in ("current", "moved"):
+            con.execute(f"CREATE OR REPLACE VIEW {table}_{rows} AS SELECT * FROM {table} LIMIT {rows}")
+    con.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--compare", default="10000,100000,1000000", help="row counts for lathe vs Evidently")
+    parser.add_argument("--memory-cap", type=float, default=12.0, help="GiB of address space per compared run")
+    parser.add_argument("--limit", type=float, default=900.0, help="seconds per compared run")
     parser.add_argument("--folder", type=Path, default=Path("build/bench-monitor"))
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
-    path = args.folder / "data.duckdb"
-    started = time.perf_counter()
-    generate(path, args.rows)
-    made = time.perf_counter() - started
+    path = (args.folder / "data.duckdb").resolve()
+    made = _generated(path, args.rows)
+    sizes = [int(size) for size in args.compare.split(",") if size]
+    _first(path, sizes)
     bundle = args.folder / "model"
     from lathe import workflows
 
@@ -104,18 +187,32 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for table in ("current", "moved"):
-        wall, peak, code, report = monitor(bundle, path, table, args.folder / f"{table}.html")
-        drifted = report["drifted"]
-        flagged = ", ".join(str(name) for name in drifted) if isinstance(drifted, list) and drifted else "none"
-        lines.append(f"| {table} | {wall:.1f} s | {peak:.2f} GiB | {code} | {flagged} |")
+        run = monitor(bundle, path, table, args.folder / f"{table}.html")
+        lines.append(f"| {table} | {run.wall:.1f} s | {run.peak:.2f} GiB | {run.code} | {run.flagged()} |")
+    limits = {"cap_gib": args.memory_cap, "limit": args.limit}
     lines += [
         "",
-        f"Generated in DuckDB in {made:.0f} s (not counted). Each run is `lathe monitor` in a fresh process, "
-        "imports included: one aggregate query over every row for the 100 input columns, and 20,000 rows "
-        "sampled and scored for the prediction. `moved` is a view that plants the shift as it is read. "
-        "Evidently was not run (not installed here). 2 cores, one run, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; the machine was shared "
-        f"(load average {os.getloadavg()[1]:.1f} over the last 5 minutes). {MEMORY_NOTE}",
+        "Against Evidently's data-drift report (DataDriftPreset, its defaults) on the first rows of each table:",
+        "",
+        "| rows | table | lathe wall | lathe peak | lathe flags | Evidently wall | Evidently peak | Evidently flags |",
+        "| ---: | --- | ---: | ---: | --- | ---: | ---: | --- |",
+    ]
+    for rows in sizes:
+        for table in ("current", "moved"):
+            ours = monitor(bundle, path, f"{table}_{rows}", args.folder / f"{table}_{rows}.html", **limits)
+            theirs = evidently(path, f"{table}_{rows}", rows, args.folder / f"evidently_{table}_{rows}.html", **limits)
+            lines.append(f"| {rows:,} | {table} | {_cells(ours)} {_cells(theirs)}")
+            print(lines[-1], flush=True)
+    generated = f"Generated in DuckDB in {made:.0f} s (not counted)." if made else "Generated by an earlier run."
+    lines += [
+        "",
+        f"{generated} Each run is a fresh process, imports included. lathe: one aggregate query over every "
+        "row for the 100 input columns, and 20,000 rows sampled and scored for the prediction. Evidently: "
+        "the reference (the 5,000 training rows) and the current rows read into pandas, its report run and "
+        f"its HTML saved; each compared run capped at {args.memory_cap:g} GiB of address space and "
+        f"{args.limit:.0f} s. `moved` is a view that plants the shift as it is read (n0, n1, c0 moved). "
+        f"2 cores, one run, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; the machine was "
+        f"shared (load average {os.getloadavg()[1]:.1f} over the last 5 minutes). {MEMORY_NOTE}",
         "",
     ]
     print("\n".join(lines))
