@@ -40,16 +40,21 @@ def test_same_seed_and_trials_give_the_same_bundle(tmp_path: Path, task: str, tr
     data = mixed_table(300, task, seed=3)
     for run in ("first", "again"):
         lathe.train(data, "target", budget=None, trials=trials, seed=7, out=tmp_path / run, verbose=False)
-    first, again = _files(tmp_path / "first"), _files(tmp_path / "again")
+    assert_same_bundle(tmp_path / "first", tmp_path / "again")
+
+
+def assert_same_bundle(first_folder: Path, again_folder: Path) -> None:
+    """The two bundles are the same, byte for byte, apart from time stamps and durations."""
+    first, again = _files(first_folder), _files(again_folder)
     assert sorted(first) == sorted(again)
     timed = {"manifest.json", "leaderboard.csv", "report.html"}  # their time fields are compared apart
     for name in sorted(set(first) - timed):
         assert first[name] == again[name], f"{name} differs between two runs"
-    manifests = [json.loads((tmp_path / run / "manifest.json").read_text()) for run in ("first", "again")]
+    manifests = [json.loads((folder / "manifest.json").read_text()) for folder in (first_folder, again_folder)]
     for manifest in manifests:  # the checksums of the files with time fields, compared apart
         manifest["files"] = {k: v for k, v in manifest["files"].items() if k not in timed}
     assert _untimed(manifests[0]) == _untimed(manifests[1])
-    assert _leaderboard(tmp_path / "first" / "leaderboard.csv") == _leaderboard(tmp_path / "again" / "leaderboard.csv")
+    assert _leaderboard(first_folder / "leaderboard.csv") == _leaderboard(again_folder / "leaderboard.csv")
 
 
 def test_the_manifest_records_the_trials_that_replay_the_search(tmp_path: Path) -> None:

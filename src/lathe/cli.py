@@ -373,6 +373,11 @@ def _train_parser(commands: Any) -> None:
         "--memory-limit", type=float, help="GiB: search on as many rows as fit, then refit the winner on all"
     )
     train.add_argument("--out", required=True, help="bundle folder to write")
+    train.add_argument(
+        "--resume", metavar="DIR",
+        help="checkpoint folder: each step is saved there; run the same command again after a kill to go on "
+        "from it (removed once the bundle is saved)",
+    )  # fmt: skip
     train.set_defaults(run=_train)
 
 
@@ -382,7 +387,7 @@ def _train(args: argparse.Namespace) -> None:
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
         group=args.group, memory_limit=args.memory_limit, holdout=args.holdout, max_latency_ms=args.max_latency_ms,
-        max_size_mb=args.max_size_mb,
+        max_size_mb=args.max_size_mb, resume=args.resume,
     )  # fmt: skip
     del bundle
 

@@ -22,6 +22,7 @@ the message of any ``LatheError`` without a traceback and exits with status 2.
     │   ├── BundleNotFoundError (FileNotFoundError)
     │   └── BundleIntegrityError (ValueError) a checksum or the manifest does not match
     ├── RegistryError (LookupError)           no such model or version, nothing to roll back to
+    ├── CheckpointError (ValueError)          a --resume folder of another run, or not a checkpoint
     └── ExportError (ValueError)              a transform a format cannot express, an export that does not match
 """
 
@@ -34,6 +35,7 @@ __all__ = [
     "BundleError",
     "BundleIntegrityError",
     "BundleNotFoundError",
+    "CheckpointError",
     "ColumnNotFoundError",
     "EmptySourceError",
     "ExportError",
@@ -67,6 +69,10 @@ class InvalidParameterError(LatheError, ValueError):
 
 class MissingDependencyError(LatheError, ImportError):
     """An optional extra that a feature needs is not installed."""
+
+
+class CheckpointError(LatheError, ValueError):
+    """A ``--resume`` folder holds the checkpoint of other data or settings, or no checkpoint at all."""
 
 
 class SourceError(LatheError):

@@ -43,15 +43,18 @@ from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_
 from lathe.report import bootstrap_interval, holdout_evaluation, render_drift, render_profile, render_report
 from lathe.search import (
     SEARCH_ROWS,
+    Checkpoint,
     Layout,
     Leaderboard,
     Metric,
     Model,
     SearchSpec,
+    check_checkpoint_folder,
     decided,
     median_ms,
     metric_for,
     metrics_for,
+    open_checkpoint,
     refit,
     run_search,
     useless_features,
@@ -123,6 +126,7 @@ def train(
     memory_limit: float | None = None,
     max_latency_ms: float | None = None,
     max_size_mb: float | None = None,
+    resume: str | Path | None = None,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
@@ -147,7 +151,11 @@ def train(
     Columns that look like label leaks (see ``lathe.features.find_leaks``) are reported, and
     the strong suspects left out unless ``keep_suspected_leaks``. Columns flagged as personal
     data are left
-    out of the features unless ``keep_pii``. Returns the bundle (saved when ``out`` is given).
+    out of the features unless ``keep_pii``. ``resume`` names a checkpoint folder: each trial of
+    the search, the blend and each model refitted on every row is saved there as it ends, and a
+    training killed at any moment, run again with the same arguments, goes on from there (with
+    ``trials`` alone, to the bundle an uninterrupted run gives); the folder is removed once the
+    bundle is made (see ``docs/training.md``). Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
@@ -155,6 +163,8 @@ def train(
     _check_costs(max_latency_ms, max_size_mb)
     if out is not None:
         _check_bundle_out(Path(out))
+    if resume is not None:
+        _check_resume(Path(resume), out)
     target = _target_of(source, target)
     started = monotonic()
     _display.console.quiet = not verbose
@@ -207,11 +217,12 @@ def train(
     )  # fmt: skip
     if len(X) > spec.rows:
         _display.status(f"comparing candidates on a sample of {spec.rows:,} of the {len(X):,} training rows")
+    checkpoint = None if resume is None else _checkpoint(resume, X, split, spec)
     search_started = monotonic()
     with _display.SearchDisplay(search_budget, enabled=verbose) as display:
-        board = run_search(X, split.y_train, spec, display, split.layout)
+        board = run_search(X, split.y_train, spec, display, split.layout, checkpoint)
     _display.status(f"refitting the winner ({board.best.family}) on all {len(X):,} training rows")
-    model = refit(board, X, split.y_train, spec, split.layout.weight)
+    model = refit(board, X, split.y_train, spec, split.layout.weight, checkpoint)
     timings = {
         "first_model_seconds": search_started - started + board.candidates[0].elapsed_seconds,
         "search_seconds": board.candidates[-1].elapsed_seconds,
@@ -225,7 +236,27 @@ def train(
     if out is not None:
         bundle.save(out)
         _display.status(f"saved the bundle to {out}; report: {Path(out) / 'report.html'}")
+    if checkpoint is not None:
+        checkpoint.remove()
     return bundle
+
+
+def _check_resume(folder: Path, out: str | Path | None) -> None:
+    """The checks on the checkpoint folder that need no data: a folder, writable, new or a checkpoint."""
+    check_output_folder(folder, "--resume")
+    check_checkpoint_folder(folder)
+    if out is not None and Path(out).resolve() in (folder.resolve(), *folder.resolve().parents):
+        raise InvalidParameterError(f"{folder}: is --out or in it (saving the bundle replaces it); keep it apart")
+
+
+def _checkpoint(folder: str | Path, X: np.ndarray, split: _Split, spec: SearchSpec) -> Checkpoint:
+    """The checkpoint in ``folder`` of this search, new or resumed (said in a status line)."""
+    versions = {name: _version(name) for name in LIBRARIES}
+    checkpoint = open_checkpoint(folder, X, split.y_train, spec, split.layout, versions)
+    _display.status(
+        f"resuming from {folder}: {checkpoint.progress()}" if checkpoint.trials else f"checkpointing to {folder}"
+    )
+    return checkpoint
 
 
 def _plan_latency_ms(plan: FeaturePlan, rows: pd.DataFrame) -> float:

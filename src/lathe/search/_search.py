@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -18,9 +19,10 @@ import optuna
 from optuna.trial import TrialState
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
 
-from lathe.errors import InvalidParameterError
+from lathe.errors import CheckpointError, InvalidParameterError
 from lathe.profile import Task
 from lathe.search._blend import POOL, BlendModel, calibration, select_members
+from lathe.search._checkpoint import Checkpoint, Trial
 from lathe.search._cost import one_row_latency_ms, saved_size_mb
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Fit, Model, linked, single_threaded, threads
@@ -81,26 +83,33 @@ class _AbandonedError(Exception):
 
 def run_search(
     X: np.ndarray, y: np.ndarray, spec: SearchSpec, observer: SearchObserver | None = None,
-    layout: Layout | None = None,
+    layout: Layout | None = None, checkpoint: Checkpoint | None = None,
 ) -> Leaderboard:  # fmt: skip
     """Rank candidates by cross-validated ``spec.metric`` within the budget and trials, then
     blend the best of them when that scores better out of fold (see ``_blend``).
 
     ``layout`` gives the rows' weights (every fit honours them; the folds are scored
-    unweighted), times or groups (see ``Layout``).
+    unweighted), times or groups (see ``Layout``). With a ``checkpoint`` (see ``open_checkpoint``),
+    each trial is saved as it ends, and the trials it holds are replayed without a fit; where
+    it holds the finished search, that is the answer.
     """
+    if checkpoint is not None and (searched := checkpoint.searched()) is not None:
+        return searched
     rows = len(X)
     X, y, layout = _sample(X, y, layout or Layout(), spec)
     data = _Data(X, y, layout.weight, _folds(y, spec, layout))
-    clock = _Clock(spec.budget, refit_factor=rows / float(np.mean([len(train) for train, _ in data.folds])))
+    saved = [] if checkpoint is None else checkpoint.trials
+    clock = _Clock(spec.budget, rows / float(np.mean([len(train) for train, _ in data.folds])),
+                   elapsed=saved[-1].elapsed if saved else 0.0)  # fmt: skip
     study = _study(spec.seed)
     board = Leaderboard(
         spec.metric.name, spec.metric.greater_is_better, (), max_latency_ms=spec.max_latency_ms,
         max_size_mb=spec.max_size_mb,
     )  # fmt: skip
-    margins: dict[int, np.ndarray] = {}
     imbalanced = _imbalanced(y, spec)
-    timed_out = 0
+    board, timed_out = _replayed(saved, study, board, spec, imbalanced)
+    margins = {c.number: checkpoint.margin(c.number) for c in board.ranked()[:POOL]} if checkpoint else {}
+    clock.note(board)
     while _more(spec, board, clock):
         trial = study.ask()
         family, params = _suggest(trial, imbalanced)
@@ -109,11 +118,16 @@ def run_search(
         except _AbandonedError as abandoned:
             timed_out += abandoned.timed
             study.tell(trial, state=TrialState.PRUNED)
+            if checkpoint:
+                checkpoint.save_trial(_ended(study, trial.number, None, abandoned.timed, clock), None, margins)
             continue
         study.tell(trial, spec.metric.signed(candidate.cv_score))
         board = board.with_candidate(candidate)
         margins = {c.number: margins[c.number] for c in board.ranked()[:POOL]}
         clock.note(board)
+        if checkpoint:
+            saved_trial = _ended(study, trial.number, candidate, False, clock)
+            checkpoint.save_trial(saved_trial, margins.get(trial.number), margins)
         if observer:
             observer.candidate_finished(candidate, board)
     blend = _blend(board, margins, data, spec, clock, number=len(study.trials))
@@ -123,8 +137,59 @@ def run_search(
             observer.candidate_finished(blend, board)
     _check_limits(board)
     threshold = _threshold(board, margins, data, spec)
-    return dataclasses.replace(board, threshold=threshold, trials=len(board.candidates) - (blend is not None),
-                               timed_out=timed_out)  # fmt: skip
+    board = dataclasses.replace(board, threshold=threshold, trials=len(board.candidates) - (blend is not None),
+                                timed_out=timed_out)  # fmt: skip
+    if checkpoint:
+        checkpoint.save_search(board)
+    return board
+
+
+def open_checkpoint(
+    path: str | Path, X: np.ndarray, y: np.ndarray, spec: SearchSpec, layout: Layout | None = None,
+    versions: dict[str, str] | None = None,
+) -> Checkpoint:  # fmt: skip
+    """The checkpoint in folder ``path`` of the search of ``X`` and ``y`` by ``spec`` (see
+    ``lathe.search._checkpoint``): new, or of the same rows, ``layout``, settings and library
+    ``versions`` (else ``CheckpointError``). The budget is no part of it: a resumed run may have
+    another."""
+    layout = layout or Layout()
+    settings = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)
+                if f.name not in ("metric", "budget", "plan_latency_ms")}  # fmt: skip
+    settings |= {"metric": spec.metric.name, "versions": versions or {}}
+    return Checkpoint.open(path, X, y, (layout.weight, layout.time, layout.group), settings)
+
+
+def _replayed(
+    saved: list[Trial], study: optuna.Study, board: Leaderboard, spec: SearchSpec, imbalanced: bool
+) -> tuple[Leaderboard, int]:
+    """The leaderboard and the count of trials timed out, from the ``saved`` trials told to the
+    ``study`` as they ended, in order (nothing is fitted): its sampler and pruner then go on as in
+    the run that saved them."""
+    timed_out = 0
+    for saved_trial in saved:
+        trial = study.ask()
+        _suggest(trial, imbalanced)
+        if (trial.number, trial.params) != (saved_trial.number, saved_trial.params):
+            raise CheckpointError(
+                f"the checkpoint's trial {saved_trial.number} is not the one this search draws; "
+                "give --resume a new folder, or remove this one to start afresh"
+            )
+        for step, value in saved_trial.reports:
+            trial.report(value, step)
+        if saved_trial.candidate is None:
+            timed_out += saved_trial.timed
+            study.tell(trial, state=TrialState.PRUNED)
+            continue
+        study.tell(trial, spec.metric.signed(saved_trial.candidate.cv_score))
+        board = board.with_candidate(saved_trial.candidate)
+    return board, timed_out
+
+
+def _ended(study: optuna.Study, number: int, candidate: Candidate | None, timed: bool, clock: _Clock) -> Trial:
+    """The study's trial ``number`` as it ended, to be saved."""
+    ended = study.get_trials(deepcopy=False)[number]
+    reports = tuple(sorted(ended.intermediate_values.items()))
+    return Trial(number, dict(ended.params), reports, candidate, timed, clock.elapsed())
 
 
 def _check_limits(board: Leaderboard) -> None:
@@ -154,21 +219,31 @@ class _Data:
 
 
 def refit(
-    board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec, weight: np.ndarray | None = None
-) -> Model:
-    """The board's best candidate fitted on every row: for a blend, each member, then the blend."""
+    board: Leaderboard, X: np.ndarray, y: np.ndarray, spec: SearchSpec, weight: np.ndarray | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> Model:  # fmt: skip
+    """The board's best candidate fitted on every row: for a blend, each member, then the blend.
+    With a ``checkpoint``, each model is saved as it is fitted, and one it holds is not fitted again."""
     best = board.best
     if best.family != BlendModel.family:
-        return _refit(best, X, y, spec, weight)
+        return _refit(best, (X, y, weight), spec, checkpoint)
     members = {c.number: c for c in board.candidates}
-    models = tuple(_refit(members[int(n)], X, y, spec, weight) for n, _ in best.params["members"])
+    models = tuple(_refit(members[int(n)], (X, y, weight), spec, checkpoint) for n, _ in best.params["members"])
     weights = tuple(float(w) for _, w in best.params["members"])
     return BlendModel(spec.task, models, weights, float(best.params["offset"]))
 
 
-def _refit(candidate: Candidate, X: np.ndarray, y: np.ndarray, spec: SearchSpec, weight: np.ndarray | None) -> Model:
+def _refit(
+    candidate: Candidate, rows: tuple[np.ndarray, np.ndarray, np.ndarray | None], spec: SearchSpec,
+    checkpoint: Checkpoint | None,
+) -> Model:  # fmt: skip
+    if checkpoint is not None and (saved := checkpoint.refitted(candidate.number, spec.task)) is not None:
+        return saved
     params = {**candidate.params, **({"rounds": candidate.rounds} if candidate.rounds else {})}
-    return _fitted(candidate.family, params, (X, y, weight), spec).model
+    model = _fitted(candidate.family, params, rows, spec).model
+    if checkpoint is not None:
+        checkpoint.save_refit(candidate.number, model)
+    return model
 
 
 def _sample(X: np.ndarray, y: np.ndarray, layout: Layout, spec: SearchSpec) -> tuple[np.ndarray, np.ndarray, Layout]:
@@ -436,8 +511,8 @@ def _more(spec: SearchSpec, board: Leaderboard, clock: _Clock) -> bool:
 class _Clock:
     """Wall-clock budget, keeping back the time the final refit will take."""
 
-    def __init__(self, budget: float | None, refit_factor: float) -> None:
-        self.start = time.monotonic()
+    def __init__(self, budget: float | None, refit_factor: float, elapsed: float = 0.0) -> None:
+        self.start = time.monotonic() - elapsed  # a resumed search: the seconds its checkpoint had spent
         self.budget = budget
         self.refit_factor = refit_factor
         self.reserve = 0.0
