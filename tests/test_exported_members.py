@@ -20,6 +20,7 @@ PACKAGES = [
     "lathe.mlflow",
     "lathe.monitor",
     "lathe.report",
+    "lathe.retrain",
     "lathe.search",
     "lathe.serve",
     "lathe.stream",
