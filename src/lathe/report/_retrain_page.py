@@ -51,7 +51,9 @@ def _meta(result: Mapping[str, Any]) -> str:
 def _gain(result: Mapping[str, Any]) -> str:
     interval = result["interval"]
     rows: list[Row] = [("gain", result["gain"], interval)]
-    marks: list[Mark] = [("no gain", 0.0, _svg.AXIS), ("--min-gain", result["min_gain"], _svg.PALETTE[1])]
+    marks: list[Mark] = [(f"--min-gain {result['min_gain']:g}", result["min_gain"], _svg.PALETTE[1])]
+    if result["min_gain"] != 0:
+        marks.append(("no gain", 0.0, _svg.AXIS))
     chart = _intervals(f"{result['metric']} gain of the challenger over the champion", rows, marks)
     said = (
         "no interval: too few held-out rows, or the metric undefined on most resamples"
@@ -96,8 +98,8 @@ def _lineage(result: Mapping[str, Any]) -> str:
     notes = [
         f"The challenger is version {result['challenger']} of {result['name']}, in {result['stage']}; its parent "
         f"is version {result['champion']}.",
-        f"It learnt from {result['data']['rows']:,} new rows (fingerprint {result['data']['fingerprint']}), the "
-        f"held-out rows excepted; held-out rows' fingerprint {result['holdout']['fingerprint']}.",
+        f"It learnt from the {result['data']['rows']:,} new rows (fingerprint {result['data']['fingerprint']}) "
+        f"but the held-out ones (fingerprint {result['holdout']['fingerprint']}).",
         *result["notes"],
     ]
     return section("Lineage and notes", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
