@@ -20,7 +20,6 @@ PACKAGES = [
     "lathe.mlflow",
     "lathe.monitor",
     "lathe.report",
-    "lathe.retrain",
     "lathe.search",
     "lathe.serve",
     "lathe.stream",

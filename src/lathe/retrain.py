@@ -115,6 +115,7 @@ def retrain(
         frame, manifest["target"], budget=budget, trials=trials, max_rows=None, verbose=verbose, starts=starts,
         **settings,
     )  # fmt: skip
+    _display.status(f"scoring the champion and the challenger on the {len(holdout.rows):,} held-out rows")
     compared = _compare(metric, holdout.y, (champion.bundle, old), (challenger, _scored(challenger, holdout)))
     promoted = compared["interval"] is not None and compared["interval"]["low"] > min_gain
     result = Retraining(
@@ -335,6 +336,7 @@ def _register(
     with tempfile.TemporaryDirectory(prefix="lathe-retrain-") as folder:
         dataclasses.replace(challenger, manifest=manifest).save(Path(folder) / "bundle")
         version = Registry(registry, store).add(Path(folder) / "bundle", champion.name, result.stage, champion.version)
+    _display.status(f"registered the challenger as {version.label}, in {version.stage}")
     return dataclasses.replace(result, challenger=version.number)
 
 
