@@ -1,4 +1,5 @@
-"""The ``lathe`` command: profile, train, predict, explain, info, registry, serve, batch, export, score.
+"""The ``lathe`` command: profile, train, predict, explain, info, registry, serve, batch, export, score,
+stream, monitor, retrain.
 
 Errors lathe raises on purpose are printed as one line, without a traceback, and the
 command exits with status 2.
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _score_parser(commands)
     _stream_parser(commands)
     _monitor_parser(commands)
+    _retrain_parser(commands)
     return parser
 
 
@@ -166,6 +168,43 @@ def _monitor(args: argparse.Namespace) -> int:
     _display.results.print(report.verdict, highlight=False, markup=False, soft_wrap=True)
     _display.status(f"drift page: {args.out}; JSON: {Path(args.out).with_suffix('.json')}")
     return 1 if report.drifted else 0
+
+
+def _retrain_parser(commands: Any) -> None:
+    from lathe.retrain import MIN_BUDGET
+
+    retrain = commands.add_parser(
+        "retrain", parents=[_registry_arguments()],
+        help="train a challenger on new rows; promote it over the champion only on evidence (exit 1 when promoted)",
+    )  # fmt: skip
+    retrain.add_argument("model", help="a registered NAME (its production version is the champion) or NAME:N")
+    retrain.add_argument("--data", required=True, metavar="SOURCE", help="the new rows: a file or database URI")
+    _table_arguments(retrain)
+    retrain.add_argument(
+        "--budget", type=float,
+        help=f"the challenger's training time in seconds (default: half the champion's, at least {MIN_BUDGET:.0f})",
+    )  # fmt: skip
+    retrain.add_argument("--trials", type=int, help="stop after this many candidates (alone: no clock)")
+    retrain.add_argument(
+        "--min-gain", type=float, default=0.0,
+        help="promote only where the gain's 95%% interval lies above this, in the metric's units (default 0)",
+    )  # fmt: skip
+    retrain.add_argument(
+        "--out", default="retrain.html", help="the page to write, its JSON beside it (default retrain.html)"
+    )
+    retrain.set_defaults(run=_retrain)
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    from lathe.retrain import retrain
+
+    result = retrain(
+        args.model, args.data, table=args.table, query=args.query, budget=args.budget, trials=args.trials,
+        min_gain=args.min_gain, out=args.out, registry=args.registry, store=args.store,
+    )  # fmt: skip
+    _display.results.print(result.verdict, highlight=False, markup=False, soft_wrap=True)
+    _display.status(f"retraining page: {args.out}; JSON: {Path(args.out).with_suffix('.json')}")
+    return 1 if result.promoted else 0
 
 
 def _export_parser(commands: Any) -> None:

@@ -127,6 +127,7 @@ def train(
     max_latency_ms: float | None = None,
     max_size_mb: float | None = None,
     resume: str | Path | None = None,
+    starts: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
@@ -150,12 +151,13 @@ def train(
     sample of about ``max_rows`` (``None``: every row), drawn where it lives and reported.
     Columns that look like label leaks (see ``lathe.features.find_leaks``) are reported, and
     the strong suspects left out unless ``keep_suspected_leaks``. Columns flagged as personal
-    data are left
-    out of the features unless ``keep_pii``. ``resume`` names a checkpoint folder: each trial of
-    the search, the blend and each model refitted on every row is saved there as it ends, and a
-    training killed at any moment, run again with the same arguments, goes on from there (with
-    ``trials`` alone, to the bundle an uninterrupted run gives); the folder is removed once the
-    bundle is made (see ``docs/training.md``). Returns the bundle (saved when ``out`` is given).
+    data are left out of the features unless ``keep_pii``. ``resume`` names a checkpoint folder:
+    each trial of the search, the blend and each model refitted on every row is saved there as it
+    ends, and a training killed at any moment, run again with the same arguments, goes on from
+    there (with ``trials`` alone, to the bundle an uninterrupted run gives); the folder is removed
+    once the bundle is made (see ``docs/training.md``). ``starts`` are configurations (family,
+    parameters) the search tries first, before its portfolio: a warm start (``lathe retrain``).
+    Returns the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
@@ -213,7 +215,7 @@ def train(
     )
     spec = dataclasses.replace(
         spec, budget=search_budget, max_latency_ms=max_latency_ms, max_size_mb=max_size_mb,
-        plan_latency_ms=_plan_latency_ms(plan, split.train),
+        plan_latency_ms=_plan_latency_ms(plan, split.train), starts=tuple(starts),
     )  # fmt: skip
     if len(X) > spec.rows:
         _display.status(f"comparing candidates on a sample of {spec.rows:,} of the {len(X):,} training rows")
@@ -322,11 +324,12 @@ def profile(
     close(rows)
     if out is not None:
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        _write_text(Path(out), render_profile(described.to_dict(), where, created))
+        write_text(Path(out), render_profile(described.to_dict(), where, created))
     return described
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file beside it, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.tmp")
     partial.write_text(text, encoding="utf-8")
@@ -472,6 +475,17 @@ def _left_out(plan: FeaturePlan, shown: int = 8) -> str:
         for why, names in by_reason.items()
     ]
     return "; ".join(said) or "no other columns"
+
+
+def holdout_rows(
+    frame: pd.DataFrame, target: str, task: Task, *, seed: int = 0, holdout: float = HOLDOUT_SHARE,
+    drop_duplicates: bool = True, weight: str | None = None, time: str | None = None, group: str | None = None,
+) -> tuple[pd.DataFrame, np.ndarray, list[Any]]:  # fmt: skip
+    """The rows ``train`` keeps back as its holdout when it learns ``task`` from every row of
+    ``frame`` with these settings, their target (class codes, or numbers for regression) and the
+    classes: so that other models can be scored on the very rows the trained one was."""
+    split = _split(frame, target, task, seed, (holdout, drop_duplicates), _Roles(weight, time, group))
+    return split.holdout, split.y_holdout, split.classes
 
 
 def _split(frame: pd.DataFrame, target: str, task: Task, seed: int, rules: tuple[float, bool], roles: _Roles) -> _Split:
@@ -869,8 +883,8 @@ def monitor(
     if out is not None:
         data = report.to_dict()
         heading = f"Drift of {bundle.manifest['target']} model {title or ''}".rstrip()
-        _write_text(Path(out).with_suffix(".json"), json.dumps(data, indent=1, default=str))
-        _write_text(Path(out), render_drift(data, heading))
+        write_text(Path(out).with_suffix(".json"), json.dumps(data, indent=1, default=str))
+        write_text(Path(out), render_drift(data, heading))
     return report
 
 
@@ -929,4 +943,14 @@ def _version(name: str) -> str:
         return "unknown"
 
 
-__all__ = ["explain_row", "load_bundle", "monitor", "predict", "profile", "train", "write_table"]
+__all__ = [
+    "explain_row",
+    "holdout_rows",
+    "load_bundle",
+    "monitor",
+    "predict",
+    "profile",
+    "train",
+    "write_table",
+    "write_text",
+]

@@ -56,6 +56,7 @@ class SearchSpec:
     max_latency_ms: float | None = None  # the winner's and the blend's one-row latency, at most
     max_size_mb: float | None = None  # the winner's and the blend's saved model files, at most
     plan_latency_ms: float = 0.0  # the feature plan's share of every candidate's one-row latency
+    starts: tuple[tuple[str, dict[str, Any]], ...] = ()  # (family, params) tried first: a warm start
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def run_search(
     saved = [] if checkpoint is None else checkpoint.trials
     clock = _Clock(spec.budget, rows / float(np.mean([len(train) for train, _ in data.folds])),
                    elapsed=saved[-1].elapsed if saved else 0.0)  # fmt: skip
-    study = _study(spec.seed)
+    study = _study(spec.seed, spec.starts)
     board = Leaderboard(
         spec.metric.name, spec.metric.greater_is_better, (), max_latency_ms=spec.max_latency_ms,
         max_size_mb=spec.max_size_mb,
@@ -269,13 +270,16 @@ def _folds(y: np.ndarray, spec: SearchSpec, layout: Layout) -> list[tuple[np.nda
     return list(StratifiedKFold(k, shuffle=True, random_state=spec.seed).split(np.zeros(len(y)), y))
 
 
-def _study(seed: int) -> optuna.Study:
+def _study(seed: int, starts: tuple[tuple[str, dict[str, Any]], ...] = ()) -> optuna.Study:
+    """A study whose first trials are ``starts`` (a warm start), then the portfolio less those."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    first = [*starts, *(entry for entry in _portfolio() if entry not in starts)]
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=8)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=len(PORTFOLIO), n_warmup_steps=0)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=len(first), n_warmup_steps=0)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
-    for family, params in _portfolio():
-        study.enqueue_trial({"family": family, **{f"{family}.{k}": v for k, v in params.items()}})
+    for family, params in first:
+        named = {k if k == "balanced" else f"{family}.{k}": v for k, v in params.items()}
+        study.enqueue_trial({"family": family, **named})
     return study
 
 
