@@ -133,39 +133,65 @@ def _stream(args: argparse.Namespace) -> None:
 
 
 def _monitor_parser(commands: Any) -> None:
+    from lathe.monitor import LOG_TABLE, SAMPLE_ROWS, WINDOWS
+
     monitor = commands.add_parser(
         "monitor", parents=[_registry_arguments()],
-        help="drift of a table from the reference stored at training; exit 1 past a threshold",
+        help="drift of a table or of the prediction log from the reference stored at training, and performance "
+        "once labels arrive; exit 1 past a threshold",
     )  # fmt: skip
     monitor.add_argument("model", help="a bundle folder, NAME (its production version) or NAME:N")
-    monitor.add_argument(
-        "--current", required=True, metavar="SOURCE", help="the rows to compare: a file or database URI"
+    rows = monitor.add_mutually_exclusive_group(required=True)
+    rows.add_argument("--current", metavar="SOURCE", help="the rows to compare: a file or database URI")
+    rows.add_argument(
+        "--log", metavar="URI", help="the prediction log: duckdb:///FILE, a path ending .duckdb, or postgresql://..."
     )
     _table_arguments(monitor)
+    monitor.add_argument("--log-table", default=LOG_TABLE, metavar="NAME", help="the log's table (%(default)s)")
+    monitor.add_argument("--by", choices=list(WINDOWS), default="week", help="with --log: the windows (%(default)s)")
     monitor.add_argument(
-        "--out", default="drift.html", help="the page to write, its JSON beside it (default drift.html)"
+        "--labels", metavar="SOURCE",
+        help="with --log: the labels, a file or database URI (--table/--query pick them) with --id and the target",
+    )  # fmt: skip
+    monitor.add_argument("--id", metavar="COL", help="with --labels: the id column joining a label to a logged row")
+    monitor.add_argument(
+        "--out", help="the page to write, its JSON beside it (default drift.html; with --log, monitor.html)"
     )
     monitor.add_argument(
         "--threshold", action="append", default=[], metavar="COL[:MEASURE]=VALUE",
         help="set a threshold by hand: COL=VALUE for its PSI, COL:js=VALUE (psi, js, wasserstein, missing, unseen)",
     )  # fmt: skip
     monitor.add_argument(
-        "--sample-rows", type=int, default=20_000, help="rows scored for prediction drift (default 20,000)"
-    )
+        "--sample-rows", type=int, default=SAMPLE_ROWS,
+        help="rows scored for prediction drift; with --labels, the most rows per window the metrics read (%(default)s)",
+    )  # fmt: skip
     monitor.set_defaults(run=_monitor)
 
 
 def _monitor(args: argparse.Namespace) -> int:
     from lathe.registry import open_model
 
+    if args.log is None and (args.labels or args.id):
+        raise InvalidParameterError("--labels and --id apply to --log (the prediction log), not to --current")
     opened = open_model(args.model, args.registry, args.store)
-    report = workflows.monitor(
-        opened.bundle, args.current, table=args.table, query=args.query, out=args.out, thresholds=args.threshold,
-        sample_rows=args.sample_rows, title=opened.label,
-    )  # fmt: skip
-    _display.results.print(report.verdict, highlight=False, markup=False, soft_wrap=True)
-    _display.status(f"drift page: {args.out}; JSON: {Path(args.out).with_suffix('.json')}")
-    return 1 if report.drifted else 0
+    if args.log is not None:
+        out = args.out or "monitor.html"
+        logged = workflows.monitor_log(
+            opened.bundle, args.log, log_table=args.log_table, by=args.by, labels=args.labels, id_column=args.id,
+            table=args.table, query=args.query, out=out, thresholds=args.threshold, sample_rows=args.sample_rows,
+            title=opened.label,
+        )  # fmt: skip
+        verdict, alarm = logged.verdict, bool(logged.drifted or logged.worse)
+    else:
+        out = args.out or "drift.html"
+        report = workflows.monitor(
+            opened.bundle, args.current, table=args.table, query=args.query, out=out, thresholds=args.threshold,
+            sample_rows=args.sample_rows, title=opened.label,
+        )  # fmt: skip
+        verdict, alarm = report.verdict, bool(report.drifted)
+    _display.results.print(verdict, highlight=False, markup=False, soft_wrap=True)
+    _display.status(f"page: {out}; JSON: {Path(out).with_suffix('.json')}")
+    return 1 if alarm else 0
 
 
 def _export_parser(commands: Any) -> None:
