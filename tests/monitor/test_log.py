@@ -166,7 +166,7 @@ def test_cli_exit_codes_and_bad_input(
     model, log, frame, truth = setup
     out = tmp_path / "monitor.html"
     assert main(["monitor", str(model), "--log", str(log), "--by", "week", "--out", str(out)]) == 1
-    assert "DRIFT in week of 2026-03-16" in capsys.readouterr().out
+    assert "DRIFT in 1 of 4 week(s), first in week of 2026-03-16: amount" in capsys.readouterr().out
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["drifted"] == ["week of 2026-03-16"]
     assert len(data["windows"]) == 4

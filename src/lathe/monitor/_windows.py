@@ -58,7 +58,10 @@ class LogReport:
         said = [f"{rows:,} rows logged in {measured} {self.by}(s)"]
         if self.drifted:
             first = next(w for w in self.windows if w["drifted"])
-            said.append(f"DRIFT in {_listed(self.drifted)}: from {first['label']}, {_listed(first['drifted'])}")
+            said.append(
+                f"DRIFT in {len(self.drifted)} of {measured} {self.by}(s), first in {first['label']}: "
+                f"{_listed([n for n in first['drifted'] if n != 'overall'] or ['the overall score'])}"
+            )
         else:
             said.append("no drift past the thresholds in any window")
         if self.performance is not None:
