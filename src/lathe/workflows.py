@@ -37,6 +37,8 @@ from lathe.features import (
     plan_features,
     usable_inputs,
 )
+from lathe.log import TABLE as LOG_TABLE
+from lathe.log import Log
 from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
 from lathe.monitor import DriftReport, Reference, build_reference, measure_drift, parse_overrides
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
@@ -258,20 +260,33 @@ def predict(
     query: str | None = None,
     explain: bool = False,
     top: int = 3,
+    log: str | None = None,
+    log_table: str = LOG_TABLE,
 ) -> pd.DataFrame:
     """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet).
 
     With ``explain``, each row also gets its contributions and ``top`` reason codes
-    (see ``Bundle.explain``).
+    (see ``Bundle.explain``). ``log``: a prediction log (``duckdb:///FILE`` or
+    ``postgresql://...``; see ``lathe.log``) that the rows scored are appended to, in its table
+    ``log_table``, as the model named after the bundle's folder.
     """
     if out is not None:
         _check_output(Path(out))
     if explain and top < 0:
         raise InvalidParameterError(f"top must be a number of reason codes, 0 or more; got {top}")
-    model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
-    scored = model.explain(frame, top) if explain else model.predict(frame)
-    if out is not None:
-        write_table(scored, Path(out))
+    destination = Log(log, log_table) if log is not None else None
+    model = load_bundle(bundle)
+    writer = destination.writer(model, Path(bundle).resolve().name, None, wait=True) if destination else None
+    try:
+        frame = to_frame(open_table(source, table, query)[1])
+        scored = model.explain(frame, top) if explain else model.predict(frame)
+        if out is not None:
+            write_table(scored, Path(out))
+        if writer is not None:
+            writer.append(scored, frame)
+    finally:
+        if writer is not None:
+            writer.close()
     return scored
 
 

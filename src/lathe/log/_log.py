@@ -30,6 +30,9 @@ class Log:
     def __repr__(self) -> str:
         return f"Log({self._table.where})"
 
+    def __str__(self) -> str:
+        return self._table.where
+
     def writer(
         self, bundle: Bundle, model: str, version: int | None, *, batch_rows: int = BATCH_ROWS,
         every: float = EVERY, capacity: int = CAPACITY, wait: bool = False,

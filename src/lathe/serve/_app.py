@@ -52,6 +52,7 @@ def create_app(holder: Holder, api_key: str | None = None, max_rows: int = MAX_R
             predictions = served.bundle.predict_rows(rows)
         else:
             predictions = await run_in_threadpool(served.bundle.predict_rows, rows)
+        holder.logged(served, predictions, rows)
         metrics.rows.inc(len(rows))
         return _json({"model": _ref(served), "predictions": predictions})
 
@@ -63,6 +64,7 @@ def create_app(holder: Holder, api_key: str | None = None, max_rows: int = MAX_R
         """Predict each row, with each input column's contribution and the strongest reasons."""
         served, rows = holder.current, body.rows  # type: ignore[attr-defined]
         explanations = await run_in_threadpool(served.bundle.explain_rows, rows, top)
+        holder.logged(served, explanations, rows)
         metrics.rows.inc(len(rows))
         return _json({"model": _ref(served), "explanations": explanations})
 
