@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -11,6 +14,7 @@ from lathe.backends import fetch, to_frame
 from lathe.errors import InvalidParameterError, SchemaMismatchError, SourceAccessError
 from lathe.log import Log, checksum, read
 from lathe.testing import mixed_table, small_bundle
+from tests.log.conftest import EMAILS, PHONES, logged, personal_table
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +90,54 @@ def test_the_checksum_is_the_saved_manifests(tmp_path: Path, bundle) -> None:  #
 
     folder = bundle.save(tmp_path / "model")
     assert checksum(load_bundle(folder)) == sha256(folder / "manifest.json")
+
+
+def test_postgresql_holds_the_same_rows(tmp_path: Path, postgres_uri: str, bundle) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    name = f"lathe_log_test_{uuid.uuid4().hex[:8]}"
+    table = mixed_table(30, "binary")
+    try:
+        with Log(postgres_uri, name).writer(bundle, "late", 2, batch_rows=8) as writer:
+            writer.append(bundle.predict(table), table)
+        with Log(str(tmp_path / "log.duckdb")).writer(bundle, "late", 2) as writer:
+            writer.append(bundle.predict(table), table)
+        frame, same = logged(postgres_uri, name), logged(str(tmp_path / "log.duckdb"))
+        assert frame.drop(columns="logged_at").equals(same.drop(columns="logged_at"))
+        with psycopg.connect(postgres_uri, autocommit=True) as con:
+            con.execute(f"ALTER TABLE {name} ADD COLUMN extra text")
+        with pytest.raises(SchemaMismatchError, match="--log-table"):
+            Log(postgres_uri, name).writer(bundle, "late", 2)
+    finally:
+        with psycopg.connect(postgres_uri, autocommit=True) as con:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.parametrize("key", [None, "a secret"])
+def test_personal_data_is_never_written_raw(tmp_path: Path, personal_folder: Path, key: str | None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from lathe.bundle import load_bundle
+
+    if key:
+        monkeypatch.setenv("LATHE_LOG_KEY", key)
+    bundle, table = load_bundle(personal_folder), personal_table(40)
+    assert bundle.ids == ["email"]
+    assert "phone" in [c.name for c in bundle.plan.inputs]
+    path = tmp_path / "log.duckdb"
+    rows = table.drop(columns="target").head(5).to_dict("records")
+    with Log(str(path)).writer(bundle, "pii", 1) as writer:
+        writer.append(bundle.predict(table), table)
+        writer.append(bundle.predict_rows(rows), rows)
+    frame = logged(str(path))
+    assert "phone" not in frame.columns
+    if key:
+        expected = [hmac.new(key.encode(), e.encode(), hashlib.sha256).hexdigest() for e in table["email"]]
+        assert frame["email"].head(40).tolist() == expected
+    else:
+        assert "email" not in frame.columns
+    data = path.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("log.duckdb*") if p != path)
+    for value in [*EMAILS[:40], *PHONES]:
+        assert value.encode() not in data
+        assert value.encode("utf-16-le") not in data
+    cells = set(frame.astype(str).to_numpy().ravel())
+    assert not cells & {*EMAILS, *PHONES}

@@ -71,7 +71,7 @@ def log_uri(uri: str) -> str:
     one) or ``postgresql://...``; anything else is refused."""
     scheme = urlsplit(uri).scheme.lower() if "://" in uri else ""
     if not scheme and uri.endswith(".duckdb"):
-        return f"duckdb:///{os.path.abspath(uri)}"
+        return f"duckdb://{os.path.abspath(uri)}"
     if scheme == "duckdb" or (scheme in _POSTGRES):
         return uri
     raise InvalidParameterError(
