@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lathe", description="From a table to a deployed, explained model.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _train_parser(commands)
-    predict = commands.add_parser("predict", help="score a table with a bundle")
+    predict = commands.add_parser("predict", parents=[_log_arguments()], help="score a table with a bundle")
     predict.add_argument("bundle", help="bundle folder")
     _source_arguments(predict, "to score")
     predict.add_argument("--out", required=True, help="output file: .csv or .parquet")
@@ -96,7 +96,7 @@ def _stream_parser(commands: Any) -> None:
     defaults = Options()
 
     stream = commands.add_parser(
-        "stream", parents=[_registry_arguments()],
+        "stream", parents=[_registry_arguments(), _log_arguments()],
         help="score a broker's stream of JSON rows into another stream, at least once (Redis Streams, NATS JetStream)",
     )  # fmt: skip
     stream.add_argument("model", help="a bundle folder, NAME (its production version, followed) or NAME:N")
@@ -128,12 +128,13 @@ def _stream(args: argparse.Namespace) -> None:
     stream(
         args.model, args.source, args.sink, dead_letter=args.dead_letter, options=options,
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, registry=args.registry, store=args.store,
-        poll=args.poll,
+        poll=args.poll, log=args.log, log_table=args.log_table,
     )  # fmt: skip
 
 
 def _monitor_parser(commands: Any) -> None:
-    from lathe.monitor import LOG_TABLE, SAMPLE_ROWS, WINDOWS
+    from lathe.log import TABLE
+    from lathe.monitor import SAMPLE_ROWS, WINDOWS
 
     monitor = commands.add_parser(
         "monitor", parents=[_registry_arguments()],
@@ -147,7 +148,7 @@ def _monitor_parser(commands: Any) -> None:
         "--log", metavar="URI", help="the prediction log: duckdb:///FILE, a path ending .duckdb, or postgresql://..."
     )
     _table_arguments(monitor)
-    monitor.add_argument("--log-table", default=LOG_TABLE, metavar="NAME", help="the log's table (%(default)s)")
+    monitor.add_argument("--log-table", default=TABLE, metavar="NAME", help="the log's table (%(default)s)")
     monitor.add_argument("--by", choices=list(WINDOWS), default="week", help="with --log: the windows (%(default)s)")
     monitor.add_argument(
         "--labels", metavar="SOURCE",
@@ -270,9 +271,22 @@ def _registry_arguments() -> argparse.ArgumentParser:
     return where
 
 
+def _log_arguments() -> argparse.ArgumentParser:
+    """``--log`` and ``--log-table``: where a scoring command appends the rows it scores."""
+    from lathe.log import TABLE
+
+    logged = argparse.ArgumentParser(add_help=False)
+    logged.add_argument(
+        "--log", metavar="URI",
+        help="append every row scored to a prediction log: duckdb:///FILE (or FILE.duckdb) or postgresql://HOST/DB",
+    )  # fmt: skip
+    logged.add_argument("--log-table", default=TABLE, metavar="NAME", help="the log's table (default %(default)s)")
+    return logged
+
+
 def _serve_parser(commands: Any) -> None:
     serve = commands.add_parser(
-        "serve", parents=[_registry_arguments()], help="answer predictions and explanations over REST"
+        "serve", parents=[_registry_arguments(), _log_arguments()], help="answer predictions and explanations over REST"
     )
     serve.add_argument("model", help="a bundle folder, NAME (its production version, followed as it changes) or NAME:N")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -289,13 +303,13 @@ def _serve(args: argparse.Namespace) -> None:
     api_key = args.api_key or os.environ.get("LATHE_API_KEY")
     serve.serve(
         args.model, args.host, args.port, api_key=api_key, registry=args.registry, store=args.store,
-        poll=args.poll, max_rows=args.max_rows or serve.MAX_ROWS,
+        poll=args.poll, max_rows=args.max_rows or serve.MAX_ROWS, log=args.log, log_table=args.log_table,
     )  # fmt: skip
 
 
 def _batch_parser(commands: Any) -> None:
     scoring = commands.add_parser(
-        "batch", parents=[_registry_arguments()],
+        "batch", parents=[_registry_arguments(), _log_arguments()],
         help="score files or a table in parallel chunks into Parquet parts; run again to resume",
     )  # fmt: skip
     scoring.add_argument("model", help="a bundle folder, NAME (its production version) or NAME:N")
@@ -317,7 +331,7 @@ def _batch_parser(commands: Any) -> None:
 def _batch(args: argparse.Namespace) -> None:
     batch.score(
         args.model, args.sources, args.out, table=args.table, query=args.query, chunk_rows=args.chunk_rows,
-        workers=args.workers, registry=args.registry, store=args.store,
+        workers=args.workers, registry=args.registry, store=args.store, log=args.log, log_table=args.log_table,
     )  # fmt: skip
 
 
@@ -426,8 +440,9 @@ def _budget_left(args: argparse.Namespace) -> float | None:
 
 def _predict(args: argparse.Namespace) -> None:
     scored = workflows.predict(
-        args.bundle, args.source, args.out, table=args.table, query=args.query, explain=args.explain, top=args.top
-    )
+        args.bundle, args.source, args.out, table=args.table, query=args.query, explain=args.explain, top=args.top,
+        log=args.log, log_table=args.log_table,
+    )  # fmt: skip
     _display.status(f"scored {len(scored):,} rows into {args.out}")
 
 

@@ -26,9 +26,9 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from lathe import _display
 from lathe._outputs import check_output_file, check_output_folder
-from lathe.backends import close, fetch, is_database, is_project, open_table, read_project, sampled, to_frame
+from lathe.backends import close, fetch, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, check_bundle_folder, load_bundle
-from lathe.errors import BundleError, ColumnNotFoundError, InvalidParameterError, SourceNotFoundError, TargetError
+from lathe.errors import BundleError, ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, Explanation, mean_contribution, partial_dependence, permutation_importance
 from lathe.features import (
     FeaturePlan,
@@ -39,8 +39,10 @@ from lathe.features import (
     plan_features,
     usable_inputs,
 )
+from lathe.log import TABLE as LOG_TABLE
+from lathe.log import Log, checksum, read
+from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
 from lathe.monitor import (
-    LOG_TABLE,
     DriftReport,
     LogReport,
     Reference,
@@ -50,12 +52,10 @@ from lathe.monitor import (
     keyed_labels,
     measure_drift,
     measure_windows,
-    model_checksum,
     model_rows,
     parse_overrides,
     performance,
 )
-from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
 from lathe.report import (
     bootstrap_interval,
@@ -282,20 +282,33 @@ def predict(
     query: str | None = None,
     explain: bool = False,
     top: int = 3,
+    log: str | None = None,
+    log_table: str = LOG_TABLE,
 ) -> pd.DataFrame:
     """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet).
 
     With ``explain``, each row also gets its contributions and ``top`` reason codes
-    (see ``Bundle.explain``).
+    (see ``Bundle.explain``). ``log``: a prediction log (``duckdb:///FILE`` or
+    ``postgresql://...``; see ``lathe.log``) that the rows scored are appended to, in its table
+    ``log_table``, as the model named after the bundle's folder.
     """
     if out is not None:
         _check_output(Path(out))
     if explain and top < 0:
         raise InvalidParameterError(f"top must be a number of reason codes, 0 or more; got {top}")
-    model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
-    scored = model.explain(frame, top) if explain else model.predict(frame)
-    if out is not None:
-        write_table(scored, Path(out))
+    destination = Log(log, log_table) if log is not None else None
+    model = load_bundle(bundle)
+    writer = destination.writer(model, Path(bundle).resolve().name, None, wait=True) if destination else None
+    try:
+        frame = to_frame(open_table(source, table, query)[1])
+        scored = model.explain(frame, top) if explain else model.predict(frame)
+        if out is not None:
+            write_table(scored, Path(out))
+        if writer is not None:
+            writer.append(scored, frame)
+    finally:
+        if writer is not None:
+            writer.close()
     return scored
 
 
@@ -891,9 +904,9 @@ def monitor_log(
     reference = _reference_of(bundle, title or str(model))
     check_overrides(overrides, [b.name for b in (*reference.columns, *reference.predictions)] + ["overall"])
     keyed = None if labels is None else _labels(labels, table, query, id_column or "", bundle.manifest["target"])
-    where, rows = _open_log(log, log_table)
+    where, rows = str(Log(log, log_table)), read(log, log_table)
     try:
-        logged = model_rows(rows, model_checksum(bundle.manifest), where, _logged_columns(bundle, reference), by)
+        logged = model_rows(rows, checksum(bundle), where, _logged_columns(bundle, reference), by)
         joined = None if keyed is None else join_labels(logged, ibis.memtable(keyed[1]), id_column or "", keyed[0])
         _display.status(f"{where}: {logged.rows:,} rows of this model in {len(logged.windows)} {by}(s)")
         total, windows = measure_windows(reference, logged, where, by, overrides)
@@ -909,19 +922,6 @@ def monitor_log(
         _write_text(Path(out).with_suffix(".json"), json.dumps(data, indent=1, default=str))
         _write_text(Path(out), render_log(data, heading))
     return report
-
-
-def _open_log(log: str, table: str) -> tuple[str, ibis.Table]:
-    """The log at ``log`` (``duckdb:///FILE``, a path ending ``.duckdb``, ``postgresql://...``), its ``table``."""
-    uri = f"duckdb:///{Path(log).resolve()}" if "://" not in log and log.endswith(".duckdb") else log
-    if not is_database(uri) or not uri.split("://")[0].startswith(("duckdb", "postgres")):
-        raise InvalidParameterError(
-            f"--log {log}: expected a DuckDB file (duckdb:///path/log.duckdb or a path ending .duckdb) "
-            "or a PostgreSQL database (postgresql://host/db)"
-        )
-    if uri.startswith("duckdb") and not Path(uri.removeprefix("duckdb://")).is_file():
-        raise SourceNotFoundError(f"--log {log}: no such DuckDB file; nothing has been logged there yet")
-    return open_table(uri, table)
 
 
 def _labels(

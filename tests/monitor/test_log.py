@@ -19,7 +19,7 @@ from playwright.sync_api import ViewportSize, sync_playwright
 from lathe import workflows
 from lathe.bundle import Bundle, load_bundle
 from lathe.cli import main
-from lathe.monitor import model_checksum
+from lathe.log import Log, checksum
 
 START = datetime(2026, 3, 2)  # a Monday
 WEEK_ROWS = 1500
@@ -42,7 +42,7 @@ def logged(bundle: Bundle, frame: pd.DataFrame, start: datetime, version: int | 
     seconds = np.linspace(0, 7 * 86400 - 1, len(frame))
     out = pd.DataFrame({
         "logged_at": [start + timedelta(seconds=float(s)) for s in seconds],
-        "model": "late", "version": version, "model_checksum": model_checksum(bundle.manifest),
+        "model": "late", "version": version, "model_checksum": checksum(bundle),
         "flight_id": frame["flight_id"].to_numpy(),
     })  # fmt: skip
     for column in ("amount", "plan", "score"):
@@ -150,6 +150,28 @@ def test_postgres_log_gives_the_same_windows(
         assert a["overall"]["score"] == pytest.approx(b["overall"]["score"], rel=1e-9)
 
 
+def test_a_log_written_by_the_writer_is_monitored(
+    setup: tuple[Path, Path, pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:  # fmt: skip
+    """Rows scored and appended by ``lathe.log``'s ``Writer`` come back as one window of today, labelled."""
+    bundle = load_bundle(setup[0])
+    fresh = rows(2000, np.random.default_rng(11), first_id=10**5)
+    inputs = fresh.drop(columns=["target"])
+    with Log(str(tmp_path / "written.duckdb")).writer(bundle, "late", 1) as writer:
+        writer.append(bundle.predict(inputs), inputs)
+    report = workflows.monitor_log(
+        bundle, str(tmp_path / "written.duckdb"), by="day", labels=fresh[["flight_id", "target"]],
+        id_column="flight_id", out=None,
+    )  # fmt: skip
+    assert [w["rows"] for w in report.windows] == [2000]
+    assert report.drifted == [], report.verdict
+    assert report.performance is not None
+    [window] = report.performance["windows"]
+    assert window["labelled"] == 2000
+    estimated = window["estimated"]
+    assert estimated["low"] <= window["realised"]["metrics"]["roc_auc"] <= estimated["high"]
+
+
 def _refused(args: list[str], message: str, out: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main([*args, "--out", str(out)]) == 2
@@ -188,8 +210,8 @@ def test_cli_exit_codes_and_bad_input(
         ([*base, str(log), "--labels", str(labels), "--id", "flight_id"], "none of its ids matches", "unmatched"),
         ([*base, str(log), "--labels", str(labels), "--id", "flightid"], "Did you mean 'flight_id'", "misnamed"),
         ([*base, str(log), "--labels", str(labels)], "--labels needs --id", "no-id"),
-        ([*base, str(tmp_path / "absent.duckdb")], "no such DuckDB file", "absent"),
-        ([*base, "log.csv"], "expected a DuckDB file", "csv"),
+        ([*base, str(tmp_path / "absent.duckdb")], "no prediction log here", "absent"),
+        ([*base, "log.csv"], "a prediction log is a DuckDB file", "csv"),
     ):
         _refused(args, message, tmp_path / name / "monitor.html", capsys)
 

@@ -9,7 +9,7 @@ labels, for performance (``performance``): a ``LogReport``, drawn by ``lathe.rep
 
 from lathe.monitor._bins import Bins
 from lathe.monitor._drift import SAMPLE_ROWS, DriftReport, measure_drift
-from lathe.monitor._logged import LOG_TABLE, WINDOWS, model_checksum, model_rows
+from lathe.monitor._logged import WINDOWS, model_rows
 from lathe.monitor._measures import js_distance, psi, shares, wasserstein
 from lathe.monitor._performance import join_labels, keyed_labels, performance
 from lathe.monitor._reference import KINDS, Reference, build_reference
@@ -18,7 +18,6 @@ from lathe.monitor._windows import LogReport, measure_windows
 
 __all__ = [
     "KINDS",
-    "LOG_TABLE",
     "MEASURES",
     "SAMPLE_ROWS",
     "WINDOWS",
@@ -33,7 +32,6 @@ __all__ = [
     "keyed_labels",
     "measure_drift",
     "measure_windows",
-    "model_checksum",
     "model_rows",
     "parse_overrides",
     "performance",

@@ -9,8 +9,6 @@ or a month, by the engine.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +20,6 @@ from lathe.errors import EmptySourceError, InvalidParameterError, SchemaMismatch
 
 WINDOWS = {"day": ("D", "D"), "week": ("W", "W-MON"), "month": ("M", "MS")}  # ibis unit, pandas frequency
 WINDOW = "__lathe_window"
-LOG_TABLE = "lathe_predictions"
 FIXED = ("logged_at", "model", "version", "model_checksum")
 
 
@@ -81,9 +78,3 @@ def window_label(start: pd.Timestamp, by: str) -> str:
     if by == "month":
         return start.strftime("%Y-%m")
     return start.strftime("%Y-%m-%d") if by == "day" else f"week of {start:%Y-%m-%d}"
-
-
-def model_checksum(manifest: dict[str, Any]) -> str:
-    """The checksum a log's rows carry of the bundle that scored them: the SHA-256 of its manifest
-    (which holds every other file's checksum) as canonical JSON."""
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
