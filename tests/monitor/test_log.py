@@ -124,6 +124,22 @@ def test_labels_with_missing_and_late_ones(setup: tuple[Path, Path, pd.DataFrame
     assert report.worse == []
 
 
+def test_a_concept_change_makes_its_week_worse_than_the_holdout(
+    setup: tuple[Path, Path, pd.DataFrame, pd.DataFrame],
+) -> None:  # fmt: skip
+    """The second week's labels turned over for a third of its rows: its ROC AUC falls below the
+    holdout's past both their noise, while the estimate, which sees no labels, does not move."""
+    truth = setup[3].copy()
+    second = (truth["flight_id"] // WEEK_ROWS == 1) & (np.random.default_rng(2).random(len(truth)) < 0.35)
+    truth.loc[second, "target"] = np.where(truth.loc[second, "target"] == "yes", "no", "yes")
+    report = workflows.monitor_log(setup[0], str(setup[1]), labels=truth, id_column="flight_id", out=None)
+    assert report.worse == ["week of 2026-03-09"], report.verdict
+    assert "roc_auc WORSE than the holdout's" in report.verdict
+    assert report.performance is not None
+    window = report.performance["windows"][1]
+    assert window["realised"]["metrics"]["roc_auc"] < window["estimated"]["low"]
+
+
 def test_the_estimate_is_within_its_error_of_the_realised_metric(
     setup: tuple[Path, Path, pd.DataFrame, pd.DataFrame],
 ) -> None:  # fmt: skip

@@ -12,6 +12,7 @@ estimate, their middle 95 % its stated error. It holds as far as the probabiliti
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ibis
@@ -87,7 +88,7 @@ class _Scoring:
         self.task, self.where, self.seed = Task(manifest["task"]), where, seed
         self.classes = [str(c) for c in manifest.get("classes") or []]
         self.primary, self.threshold = manifest["metric"], manifest["threshold"]
-        self.holdout = manifest["metrics"]["holdout"].get(self.primary)
+        self.holdout = (manifest["metrics"]["holdout"].get(self.primary), int(manifest["data"]["holdout_rows"]))
         names = list(manifest["metrics"]["holdout"]) or [self.primary]
         self.metrics = {name: metric_for(self.task, name) for name in names}
         regression = self.task is Task.REGRESSION
@@ -179,11 +180,16 @@ def _estimated(proba: np.ndarray, metric: Metric, threshold: float | None, seed:
     return {"value": float(np.mean(values)), "low": float(low), "high": float(high), "rows": len(proba)}
 
 
-def _worse(realised: dict[str, Any] | None, metric: Metric, holdout: float | None) -> bool:
+def _worse(realised: dict[str, Any] | None, metric: Metric, holdout: tuple[float | None, int]) -> bool:
+    """Whether the window's metric is worse than the holdout's by more than both their noise: the
+    window's interval half-width and the holdout's (the same, scaled to its rows), in quadrature."""
+    value, rows = holdout
     interval = None if realised is None else realised["interval"]
-    if interval is None or holdout is None:
+    if realised is None or interval is None or value is None or not rows:
         return False
-    return metric.signed(interval["high"] if metric.greater_is_better else interval["low"]) < metric.signed(holdout)
+    half = (interval["high"] - interval["low"]) / 2
+    allowed = half * math.sqrt(1 + realised["rows"] / rows)
+    return bool(metric.signed(realised["metrics"][metric.name]) + allowed < metric.signed(value))
 
 
 def _finite(value: float) -> float | None:
