@@ -48,7 +48,7 @@ class LogReport:
 
     @property
     def worse(self) -> list[str]:
-        """The windows whose realised metric is worse than the holdout's, its whole interval past it."""
+        """The windows whose realised metric is worse than the holdout's past both their noise."""
         return [] if self.performance is None else [w["label"] for w in self.performance["windows"] if w["worse"]]
 
     @property
