@@ -26,7 +26,7 @@ from lathe.profile import Task
 from lathe.report import bootstrap_interval
 from lathe.search import Metric, metric_for
 
-DRAWS = 200
+DRAWS = 100
 LEVEL = 0.95
 MIN_LABELLED = 30  # fewer labelled rows in a window: no realised metric there yet
 _ID, _LABEL, _HAS = "__lathe_id", "__lathe_label", "__lathe_has_label"
