@@ -212,6 +212,19 @@ def test_cli_exit_codes_and_bad_input(
     write_log(quiet, frame[frame["logged_at"] < START + timedelta(weeks=2)])
     assert main(["monitor", str(model), "--log", f"duckdb:///{quiet}", "--by", "day", "--out", str(out)]) == 0
     assert "14 day(s)" in capsys.readouterr().out
+    gap = tmp_path / "gap.duckdb"  # nothing logged in the second and third weeks: shown, not measured
+    write_log(
+        gap,
+        frame[(frame["logged_at"] < START + timedelta(weeks=1)) | (frame["logged_at"] >= START + timedelta(weeks=3))],
+    )
+    assert main(["monitor", str(model), "--log", str(gap), "--out", str(out)]) == 0
+    assert [w["rows"] for w in json.loads(out.with_suffix(".json").read_text())["windows"]] == [
+        WEEK_ROWS,
+        0,
+        0,
+        WEEK_ROWS,
+    ]
+    assert out.read_text().count("no rows logged") == 2
     other = frame.assign(model="churn", model_checksum="0" * 64)
     write_log(tmp_path / "other.duckdb", other)
     write_log(tmp_path / "lacking.duckdb", frame.drop(columns=["plan"]))
