@@ -153,17 +153,25 @@ def test_the_estimate_is_within_its_error_of_the_realised_metric(
         assert estimated["high"] - estimated["low"] < 0.1
 
 
-def test_postgres_log_gives_the_same_windows(
+def test_postgres_log_gives_the_same_windows_and_metrics(
     setup: tuple[Path, Path, pd.DataFrame, pd.DataFrame], postgres_uri: str
 ) -> None:  # fmt: skip
     pg = ibis.connect(postgres_uri)
     pg.create_table("lathe_log_test", pa.Table.from_pandas(setup[2], preserve_index=False), overwrite=True)
     pg.disconnect()
-    there = workflows.monitor_log(setup[0], postgres_uri, log_table="lathe_log_test", out=None)
-    here = workflows.monitor_log(setup[0], f"duckdb:///{setup[1]}", out=None)
+    labels = labels_of(setup[3])
+    there = workflows.monitor_log(
+        setup[0], postgres_uri, log_table="lathe_log_test", labels=labels, id_column="flight_id", out=None
+    )
+    here = workflows.monitor_log(setup[0], f"duckdb:///{setup[1]}", labels=labels, id_column="flight_id", out=None)
     assert there.drifted == here.drifted == ["week of 2026-03-16"]
     for a, b in zip(there.windows, here.windows, strict=True):
         assert a["overall"]["score"] == pytest.approx(b["overall"]["score"], rel=1e-9)
+    assert there.performance is not None
+    assert here.performance is not None
+    for a, b in zip(there.performance["windows"], here.performance["windows"], strict=True):
+        assert a["labelled"] == b["labelled"]
+        assert (a["realised"] or {}).get("metrics") == pytest.approx((b["realised"] or {}).get("metrics"))
 
 
 def test_a_log_written_by_the_writer_is_monitored(
@@ -227,6 +235,10 @@ def test_cli_exit_codes_and_bad_input(
     assert out.read_text().count("no rows logged") == 2
     other = frame.assign(model="churn", model_checksum="0" * 64)
     write_log(tmp_path / "other.duckdb", other)
+    write_log(tmp_path / "both.duckdb", pd.concat([frame, other.assign(version=2)], ignore_index=True))
+    assert main(["monitor", str(model), "--log", str(tmp_path / "both.duckdb"), "--out", str(out)]) == 1
+    assert json.loads(out.with_suffix(".json").read_text())["total"]["rows"] == len(frame)
+    assert "Left out: 6,000 rows of model churn version 2" in out.read_text()
     write_log(tmp_path / "lacking.duckdb", frame.drop(columns=["plan"]))
     write_log(tmp_path / "empty.duckdb", frame.head(0))
     labels = tmp_path / "labels.parquet"

@@ -155,11 +155,12 @@ def _columns_over_windows(columns: Sequence[Mapping[str, Any]], windows: Sequenc
 
 def _notes(report: Mapping[str, Any]) -> str:
     notes = [f"{s['column']}: no bins ({s['reason']})." for s in report["total"].get("skipped", [])]
-    notes += [
-        f"Left out: {int(o['rows']):,} rows of model {o['model']} version {o['version']} "
-        f"(checksum {str(o['model_checksum'])[:12]}), another version than this one."
-        for o in report["others"]
-    ]
+    for other in report["others"]:
+        version = "" if other["version"] is None else f" version {other['version']}"
+        notes.append(
+            f"Left out: {int(other['rows']):,} rows of model {other['model']}{version} "
+            f"(checksum {str(other['model_checksum'])[:12]}), another version than this one."
+        )
     notes.append(
         "Every logged row's inputs and outputs were counted into the reference's bins by aggregate queries "
         "grouped by window, where the log lives; each window is measured against thresholds for its own size."
