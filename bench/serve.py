@@ -7,7 +7,11 @@ loaded by wrk from a second process on loopback with one-row requests at rising 
 The knee is the lowest concurrency reaching 90% of lathe's best throughput. Prints a table and
 writes it to bench/RESULTS.md (section "serve").
 
-Needs wrk (apt-get install wrk). Usage: python bench/serve.py [--seconds 8] [--levels 1,2,4,8,16,32]
+With ``--log``, `lathe serve` without a prediction log against `lathe serve --log` (a DuckDB file)
+instead, both in the same run: two servers, measured in turns at each level, then the rows the
+log holds counted against the requests answered (section "serve with the prediction log").
+
+Needs wrk (apt-get install wrk). Usage: python bench/serve.py [--seconds 8] [--levels 1,2,4,8,16,32] [--log]
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ def load(url: str, body: str, connections: int, seconds: float) -> dict[str, flo
     errors = re.search(r"Socket errors: .*", out)  # connect, read, write, timeout
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         "p50": _latency(out, "50%"),
         "p99": _latency(out, "99%"),
         "failed": float(failed.group(1)) if failed else 0.0,
@@ -123,6 +128,40 @@ def _latency(out: str, quantile: str) -> float:
 def sweep(url: str, body: str, levels: list[int], seconds: float) -> dict[int, dict[str, float]]:
     load(url, body, 1, 2)  # warm up
     return {c: load(url, body, c, seconds) for c in levels}
+
+
+def with_and_without_log(levels: list[int], seconds: float, body: str) -> tuple[dict[int, dict[str, float]], ...]:
+    """`lathe serve` and `lathe serve --log FILE.duckdb`, measured in turns at each level (the
+    first of the two alternating); and the rows the log holds, once its server has stopped,
+    against the requests wrk counted answered by it (key 0: ``rows``, ``answered``)."""
+    request = json.dumps({"rows": [json.loads(body)]})
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "log.duckdb"
+        ports = _free_port(), _free_port()
+        plain = [str(BIN / "lathe"), "serve", str(DEMO_BUNDLE), "--port", str(ports[0])]
+        logged = [*plain[:-1], str(ports[1]), "--log", str(log)]
+        results: tuple[dict[int, dict[str, float]], dict[int, dict[str, float]]] = ({}, {})
+        with (
+            _server(plain, f"http://127.0.0.1:{ports[0]}/ready"),
+            _server(logged, f"http://127.0.0.1:{ports[1]}/ready"),
+        ):
+            urls = [f"http://127.0.0.1:{port}/predict" for port in ports]
+            load(urls[0], request, 1, 2)  # warm up
+            answered = load(urls[1], request, 1, 2)["requests"]
+            for turn, c in enumerate(levels):
+                for which in (0, 1) if turn % 2 == 0 else (1, 0):
+                    results[which][c] = load(urls[which], request, c, seconds)
+            answered += sum(r["requests"] for r in results[1].values())
+        rows = _log_rows(log)
+    return results[0], results[1], {0: {"rows": float(rows), "answered": answered}}
+
+
+def _log_rows(log: Path) -> int:
+    """The rows the (closed) log holds: its server has stopped, and wrote its last rows as it did."""
+    from lathe.backends import fetch
+    from lathe.log import read
+
+    return int(fetch(read(str(log)).count().as_table()).column(0)[0].as_py())
 
 
 def lathe_server(levels: list[int], seconds: float, body: str) -> dict[int, dict[str, float]]:
@@ -164,11 +203,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--levels", default="1,2,4,8,16,32")
+    parser.add_argument("--log", action="store_true", help="lathe serve with and without --log, not MLflow")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/serve.py needs wrk: apt-get install wrk")
     levels = [int(c) for c in args.levels.split(",")]
     bundle, row = lathe.load(demo_bundle()), _one_row()
+    if args.log:
+        log_comparison(bundle, levels, args.seconds, json.dumps(row))
+        return
     p50, p99 = in_process(bundle, row)
     body = json.dumps(row)
     ours = lathe_server(levels, args.seconds, body)
@@ -197,6 +240,36 @@ def main() -> None:
         f"p99 {_ms(ours[knee]['p99'])} ms (target ≤ 10), {ours[knee]['rps'] / theirs[knee]['rps']:.1f}x "
         f"MLflow's throughput (target ≥ 5x). Non-2xx answers: lathe {failed['lathe']:.0f}, MLflow "
         f"{failed['MLflow']:.0f}; wrk's socket errors (timeouts included): {', '.join(errors) or 'none'}.\n"
+    )
+    table = "\n".join(lines)
+    print(table)
+    record(table)
+
+
+def log_comparison(bundle: lathe.Bundle, levels: list[int], seconds: float, body: str) -> None:
+    """Print and record `lathe serve` against `lathe serve --log`."""
+    plain, logged, counts = with_and_without_log(levels, seconds, body)
+    kept = {c: logged[c]["rps"] / plain[c]["rps"] for c in levels}
+    lines = [
+        f"## serve with the prediction log: the demo model ({bundle.manifest['model']['family']}), one-row "
+        f"requests, one worker, `lathe serve` against `lathe serve --log FILE.duckdb` in turns, wrk -t1 for "
+        f"{seconds:g} s per level, 2 cores shared with other work\n",
+        "| connections | without log req/s | p50 ms | p99 ms | with --log req/s | p50 ms | p99 ms | kept |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in levels:
+        a, b = plain[c], logged[c]
+        lines.append(
+            f"| {c} | {a['rps']:.0f} | {_ms(a['p50'])} | {_ms(a['p99'])} | {b['rps']:.0f} | {_ms(b['p50'])} "
+            f"| {_ms(b['p99'])} | {kept[c]:.0%} |"
+        )
+    best = max(r["rps"] for r in plain.values()), max(r["rps"] for r in logged.values())
+    failed = sum(r["failed"] for r in (*plain.values(), *logged.values()))
+    lines.append(
+        f"\nBest throughput: {best[0]:.0f} req/s without the log, {best[1]:.0f} with it: {best[1] / best[0]:.0%} kept "
+        f"(target ≥ 90%); the smallest share kept at any level: {min(kept.values()):.0%}. The log holds "
+        f"{counts[0]['rows']:,.0f} rows for the {counts[0]['answered']:,.0f} requests wrk counted answered "
+        f"(it does not count those in flight as a run ends). Non-2xx answers: {failed:.0f}.\n"
     )
     table = "\n".join(lines)
     print(table)

@@ -15,6 +15,7 @@ PACKAGES = [
     "lathe.errors",
     "lathe.explain",
     "lathe.features",
+    "lathe.log",
     "lathe.profile",
     "lathe.registry",
     "lathe.mlflow",

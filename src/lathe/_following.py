@@ -8,10 +8,13 @@ versions. The new version is loaded, verified and warmed in the background befor
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from lathe import _display
 from lathe.errors import LatheError
+from lathe.log import Log, Writer
 from lathe.registry import OpenedModel, Registry, open_model
 
 
@@ -27,13 +30,15 @@ def warm(model: OpenedModel) -> OpenedModel:
 
 
 def followed(
-    model: str | Path, registry: str | Path | None = None, store: str | Path | None = None, poll: float = 2.0
-) -> Holder:
+    model: str | Path, registry: str | Path | None = None, store: str | Path | None = None, poll: float = 2.0,
+    log: Log | None = None,
+) -> Holder:  # fmt: skip
     """A ``Holder`` of the model ``model`` names; for a registry NAME (not NAME:N), a ``Watcher``
-    polls the registry every ``poll`` seconds and swaps in each new production version."""
+    polls the registry every ``poll`` seconds and swaps in each new production version. With a
+    ``log``, the rows scored go to it (``Holder.logged``); close the holder at the end."""
     current = served(model, registry, store)
     follows = current.name if current.version is not None and ":" not in str(model) else None
-    holder = Holder(current, follows)
+    holder = Holder(current, follows, log)
     if follows is not None:
         Watcher(holder, Registry(registry, store), follows, poll).start()
     return holder
@@ -42,11 +47,38 @@ def followed(
 class Holder:
     """The model being served; ``follows`` names the registry model whose production version it tracks."""
 
-    def __init__(self, current: OpenedModel, follows: str | None = None) -> None:
+    def __init__(self, current: OpenedModel, follows: str | None = None, log: Log | None = None) -> None:
         self.current = current
         self.follows = follows
         self.swaps = 0
         self.waiting = ""  # why a newer production version is not served, if one is not
+        self.log = log
+        self.writers: dict[str, Writer] = {}  # per model served, by its manifest's checksum
+        self.open_log(current)
+
+    def open_log(self, model: OpenedModel) -> None:
+        """Ready the log for ``model``'s rows (before it is swapped in): its table checked or created."""
+        if self.log is not None and model.manifest_sha256 not in self.writers:
+            name = model.name if model.registered is not None else Path(model.folder).name
+            self.writers[model.manifest_sha256] = self.log.writer(model.bundle, name, model.version)
+
+    def logged(
+        self, model: OpenedModel, scored: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Queue the rows ``model`` scored for the log, if there is one; returns at once."""
+        if self.writers:
+            self.writers[model.manifest_sha256].append(scored, rows)
+
+    def close(self) -> None:
+        """Write what the log still holds; every writer stops."""
+        failures = []
+        for writer in self.writers.values():
+            try:
+                writer.close()
+            except LatheError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 class Watcher(threading.Thread):
@@ -77,6 +109,7 @@ class Watcher(threading.Thread):
                 f"{new.label} takes other inputs than {holder.current.label}; restart lathe to score with it"
             )
             return
+        holder.open_log(new)
         holder.current, holder.waiting = warm(new), ""
         holder.swaps += 1
         _display.status(f"now scoring with {new.label}")

@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from lathe import _display, _outputs, backends, errors, search, workflows
 from lathe import bundle as bundles
 from lathe import registry as registries
+from lathe.log import TABLE, Log, Writer
 
 if TYPE_CHECKING:
     from lathe.registry import OpenedModel
@@ -88,6 +89,7 @@ class _Part:
     rows: bytes
     metadata: dict[str, str]
     where: str  # the rows, in words, for an error message
+    logged: bool = False  # whether the scored rows come back, for the prediction log
 
 
 def score(
@@ -101,6 +103,8 @@ def score(
     workers: int | None = None,
     registry: str | Path | None = None,
     store: str | Path | None = None,
+    log: str | None = None,
+    log_table: str = TABLE,
 ) -> BatchResult:
     """Score every row of ``sources`` with ``model``; write the predictions to the folder ``out`` as Parquet parts.
 
@@ -110,19 +114,34 @@ def score(
     ``Bundle.predict``'s columns for ``chunk_rows`` rows, in the source's order; ``workers``
     processes score (default: one per core). Run again after a failure or a crash, the same
     call scores only the chunks not yet written.
+
+    ``log``: a prediction log (``duckdb:///FILE`` or ``postgresql://...``; see ``lathe.log``) that
+    the rows scored are appended to, in its table ``log_table``, as each part is written (the
+    parts a rerun finds done are not logged again).
     """
     listed = [sources] if isinstance(sources, str | Path) else list(sources)
     _check_arguments(listed, chunk_rows, workers)
     _outputs.check_output_folder(out, inside=True)
+    destination = Log(log, log_table) if log is not None else None
     scorer = registries.open_model(model, registry, store)
+    logger = _log_writer(destination, scorer) if destination is not None else None
     record = _record(scorer, [_label(s) for s in listed], table, query, chunk_rows)
-    _claim(Path(out), record)
-    with _Writer(scorer, workers or os.cpu_count() or 1) as writer, _Bar(len(listed)) as bar:
-        run = _Run(Path(out), record, scorer, writer, bar)
-        for index, source in enumerate(listed):
-            run.score_source(index, source)
-        run.count(writer.finish())
+    try:
+        _claim(Path(out), record)
+        with _Writer(scorer, workers or os.cpu_count() or 1, logger) as writer, _Bar(len(listed)) as bar:
+            run = _Run(Path(out), record, scorer, writer, bar)
+            for index, source in enumerate(listed):
+                run.score_source(index, source)
+            run.count(writer.finish())
+    finally:
+        if logger is not None:
+            logger.close()
     return run.finish()
+
+
+def _log_writer(log: Log, model: OpenedModel) -> Writer:
+    name = model.name if model.registered is not None else Path(model.folder).name
+    return log.writer(model.bundle, name, model.version, wait=True)
 
 
 class _Run:
@@ -149,7 +168,8 @@ class _Run:
                     self.bar.advance(index, chunk.num_rows)
                     continue
                 metadata = {**_model_metadata(self.model), **_source_metadata(self.record, index, first)}
-                self.count(self.writer.put(_Part(index, self.folder / name, _to_ipc(chunk), metadata, where)))
+                part = _Part(index, self.folder / name, _to_ipc(chunk), metadata, where, self.writer.log is not None)
+                self.count(self.writer.put(part))
         finally:
             backends.close(rows)
 
@@ -324,10 +344,10 @@ class _Writer:
     however large the sources. The pool is started at the first chunk to score.
     """
 
-    def __init__(self, model: OpenedModel, workers: int) -> None:
-        self.model, self.workers = model, workers
+    def __init__(self, model: OpenedModel, workers: int, log: Writer | None = None) -> None:
+        self.model, self.workers, self.log = model, workers, log
         self.pool: ProcessPoolExecutor | None = None
-        self.pending: dict[Future[int], int] = {}  # each chunk being scored, and the index of its source
+        self.pending: dict[Future[tuple[int, bytes | None]], _Part] = {}  # each chunk being scored
 
     def __enter__(self) -> _Writer:
         return self
@@ -341,9 +361,9 @@ class _Writer:
     def put(self, part: _Part) -> list[tuple[int, int]]:
         """Score and write ``part`` (now, or soon in a worker); (source index, rows) of the parts finished meanwhile."""
         if self.workers == 1:
-            return [(part.source, _write_part(self.model.bundle, part))]
+            return [self._written(part, _write_part(self.model.bundle, part))]
         finished = self._collect(until=IN_FLIGHT * self.workers - 1)
-        self.pending[self._pool().submit(_score_in_worker, part)] = part.source
+        self.pending[self._pool().submit(_score_in_worker, part)] = part
         return finished
 
     def finish(self) -> list[tuple[int, int]]:
@@ -354,7 +374,15 @@ class _Writer:
         done = {future for future in self.pending if future.done()}
         while len(self.pending) - len(done) > until:
             done |= wait(set(self.pending) - done, return_when=FIRST_COMPLETED).done
-        return [(self.pending.pop(future), future.result()) for future in done]
+        return [self._written(self.pending.pop(future), future.result()) for future in done]
+
+    def _written(self, part: _Part, result: tuple[int, bytes | None]) -> tuple[int, int]:
+        """(source index, rows) of a part written; its rows queued for the log, if there is one."""
+        rows, scored = result
+        if self.log is not None and scored is not None:
+            inputs = pa.ipc.open_stream(part.rows).read_all().to_pandas()
+            self.log.append(pa.ipc.open_stream(scored).read_all().to_pandas(), inputs)
+        return part.source, rows
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
@@ -385,7 +413,7 @@ def _start_worker(folder: str, manifest_sha256: str) -> None:
         _worker["bundle"] = exc
 
 
-def _score_in_worker(part: _Part) -> int:
+def _score_in_worker(part: _Part) -> tuple[int, bytes | None]:
     loaded = _worker["bundle"]
     if isinstance(loaded, errors.LatheError):
         raise loaded
@@ -401,8 +429,9 @@ def _load(folder: Path, manifest_sha256: str) -> bundles.Bundle:
     return bundles.load_bundle(folder)
 
 
-def _write_part(bundle: bundles.Bundle, part: _Part) -> int:
-    """Score the chunk of ``part`` and write its part file whole; the number of rows."""
+def _write_part(bundle: bundles.Bundle, part: _Part) -> tuple[int, bytes | None]:
+    """Score the chunk of ``part`` and write its part file whole; the number of rows, and the
+    predictions (an Arrow IPC stream) where the part is ``logged``."""
     chunk = pa.ipc.open_stream(part.rows).read_all()
     frame = chunk.to_pandas()
     try:
@@ -411,7 +440,8 @@ def _write_part(bundle: bundles.Bundle, part: _Part) -> int:
         raise type(exc)(f"{part.where}, numbered from 0 below: {exc}") from None
     metadata = {**part.metadata, _ROWS_KEY: workflows.fingerprint(frame)}
     _write_parquet(_scored_table(bundle, chunk, scored).replace_schema_metadata(metadata), part.path)
-    return int(chunk.num_rows)
+    logged = _to_ipc(pa.Table.from_pandas(scored, preserve_index=False)) if part.logged else None
+    return int(chunk.num_rows), logged
 
 
 def _scored_table(bundle: bundles.Bundle, chunk: pa.Table, scored: pd.DataFrame) -> pa.Table:

@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lathe", description="From a table to a deployed, explained model.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _train_parser(commands)
-    predict = commands.add_parser("predict", help="score a table with a bundle")
+    predict = commands.add_parser("predict", parents=[_log_arguments()], help="score a table with a bundle")
     predict.add_argument("bundle", help="bundle folder")
     _source_arguments(predict, "to score")
     predict.add_argument("--out", required=True, help="output file: .csv or .parquet")
@@ -98,7 +98,7 @@ def _stream_parser(commands: Any) -> None:
     defaults = Options()
 
     stream = commands.add_parser(
-        "stream", parents=[_registry_arguments()],
+        "stream", parents=[_registry_arguments(), _log_arguments()],
         help="score a broker's stream of JSON rows into another stream, at least once (Redis Streams, NATS JetStream)",
     )  # fmt: skip
     stream.add_argument("model", help="a bundle folder, NAME (its production version, followed) or NAME:N")
@@ -130,44 +130,71 @@ def _stream(args: argparse.Namespace) -> None:
     stream(
         args.model, args.source, args.sink, dead_letter=args.dead_letter, options=options,
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, registry=args.registry, store=args.store,
-        poll=args.poll,
+        poll=args.poll, log=args.log, log_table=args.log_table,
     )  # fmt: skip
 
 
 def _monitor_parser(commands: Any) -> None:
+    from lathe.log import TABLE
+    from lathe.monitor import SAMPLE_ROWS, WINDOWS
+
     monitor = commands.add_parser(
         "monitor", parents=[_registry_arguments()],
-        help="drift of a table from the reference stored at training; exit 1 past a threshold",
+        help="drift of a table or of the prediction log from the reference stored at training, and performance "
+        "once labels arrive; exit 1 past a threshold",
     )  # fmt: skip
     monitor.add_argument("model", help="a bundle folder, NAME (its production version) or NAME:N")
-    monitor.add_argument(
-        "--current", required=True, metavar="SOURCE", help="the rows to compare: a file or database URI"
+    rows = monitor.add_mutually_exclusive_group(required=True)
+    rows.add_argument("--current", metavar="SOURCE", help="the rows to compare: a file or database URI")
+    rows.add_argument(
+        "--log", metavar="URI", help="the prediction log: duckdb:///FILE, a path ending .duckdb, or postgresql://..."
     )
     _table_arguments(monitor)
+    monitor.add_argument("--log-table", default=TABLE, metavar="NAME", help="the log's table (%(default)s)")
+    monitor.add_argument("--by", choices=list(WINDOWS), default="week", help="with --log: the windows (%(default)s)")
     monitor.add_argument(
-        "--out", default="drift.html", help="the page to write, its JSON beside it (default drift.html)"
+        "--labels", metavar="SOURCE",
+        help="with --log: the labels, a file or database URI (--table/--query pick them) with --id and the target",
+    )  # fmt: skip
+    monitor.add_argument("--id", metavar="COL", help="with --labels: the id column joining a label to a logged row")
+    monitor.add_argument(
+        "--out", help="the page to write, its JSON beside it (default drift.html; with --log, monitor.html)"
     )
     monitor.add_argument(
         "--threshold", action="append", default=[], metavar="COL[:MEASURE]=VALUE",
         help="set a threshold by hand: COL=VALUE for its PSI, COL:js=VALUE (psi, js, wasserstein, missing, unseen)",
     )  # fmt: skip
     monitor.add_argument(
-        "--sample-rows", type=int, default=20_000, help="rows scored for prediction drift (default 20,000)"
-    )
+        "--sample-rows", type=int, default=SAMPLE_ROWS,
+        help="rows scored for prediction drift; with --labels, the most rows per window the metrics read (%(default)s)",
+    )  # fmt: skip
     monitor.set_defaults(run=_monitor)
 
 
 def _monitor(args: argparse.Namespace) -> int:
     from lathe.registry import open_model
 
+    if args.log is None and (args.labels or args.id):
+        raise InvalidParameterError("--labels and --id apply to --log (the prediction log), not to --current")
     opened = open_model(args.model, args.registry, args.store)
-    report = workflows.monitor(
-        opened.bundle, args.current, table=args.table, query=args.query, out=args.out, thresholds=args.threshold,
-        sample_rows=args.sample_rows, title=opened.label,
-    )  # fmt: skip
-    _display.results.print(report.verdict, highlight=False, markup=False, soft_wrap=True)
-    _display.status(f"drift page: {args.out}; JSON: {Path(args.out).with_suffix('.json')}")
-    return 1 if report.drifted else 0
+    if args.log is not None:
+        out = args.out or "monitor.html"
+        logged = workflows.monitor_log(
+            opened.bundle, args.log, log_table=args.log_table, by=args.by, labels=args.labels, id_column=args.id,
+            table=args.table, query=args.query, out=out, thresholds=args.threshold, sample_rows=args.sample_rows,
+            title=opened.label,
+        )  # fmt: skip
+        verdict, alarm = logged.verdict, bool(logged.drifted or logged.worse)
+    else:
+        out = args.out or "drift.html"
+        report = workflows.monitor(
+            opened.bundle, args.current, table=args.table, query=args.query, out=out, thresholds=args.threshold,
+            sample_rows=args.sample_rows, title=opened.label,
+        )  # fmt: skip
+        verdict, alarm = report.verdict, bool(report.drifted)
+    _display.results.print(verdict, highlight=False, markup=False, soft_wrap=True)
+    _display.status(f"page: {out}; JSON: {Path(out).with_suffix('.json')}")
+    return 1 if alarm else 0
 
 
 def _retrain_parser(commands: Any) -> None:
@@ -283,9 +310,22 @@ def _registry_arguments() -> argparse.ArgumentParser:
     return where
 
 
+def _log_arguments() -> argparse.ArgumentParser:
+    """``--log`` and ``--log-table``: where a scoring command appends the rows it scores."""
+    from lathe.log import TABLE
+
+    logged = argparse.ArgumentParser(add_help=False)
+    logged.add_argument(
+        "--log", metavar="URI",
+        help="append every row scored to a prediction log: duckdb:///FILE (or FILE.duckdb) or postgresql://HOST/DB",
+    )  # fmt: skip
+    logged.add_argument("--log-table", default=TABLE, metavar="NAME", help="the log's table (default %(default)s)")
+    return logged
+
+
 def _serve_parser(commands: Any) -> None:
     serve = commands.add_parser(
-        "serve", parents=[_registry_arguments()], help="answer predictions and explanations over REST"
+        "serve", parents=[_registry_arguments(), _log_arguments()], help="answer predictions and explanations over REST"
     )
     serve.add_argument("model", help="a bundle folder, NAME (its production version, followed as it changes) or NAME:N")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -302,13 +342,13 @@ def _serve(args: argparse.Namespace) -> None:
     api_key = args.api_key or os.environ.get("LATHE_API_KEY")
     serve.serve(
         args.model, args.host, args.port, api_key=api_key, registry=args.registry, store=args.store,
-        poll=args.poll, max_rows=args.max_rows or serve.MAX_ROWS,
+        poll=args.poll, max_rows=args.max_rows or serve.MAX_ROWS, log=args.log, log_table=args.log_table,
     )  # fmt: skip
 
 
 def _batch_parser(commands: Any) -> None:
     scoring = commands.add_parser(
-        "batch", parents=[_registry_arguments()],
+        "batch", parents=[_registry_arguments(), _log_arguments()],
         help="score files or a table in parallel chunks into Parquet parts; run again to resume",
     )  # fmt: skip
     scoring.add_argument("model", help="a bundle folder, NAME (its production version) or NAME:N")
@@ -330,7 +370,7 @@ def _batch_parser(commands: Any) -> None:
 def _batch(args: argparse.Namespace) -> None:
     batch.score(
         args.model, args.sources, args.out, table=args.table, query=args.query, chunk_rows=args.chunk_rows,
-        workers=args.workers, registry=args.registry, store=args.store,
+        workers=args.workers, registry=args.registry, store=args.store, log=args.log, log_table=args.log_table,
     )  # fmt: skip
 
 
@@ -444,8 +484,9 @@ def _budget_left(args: argparse.Namespace) -> float | None:
 
 def _predict(args: argparse.Namespace) -> None:
     scored = workflows.predict(
-        args.bundle, args.source, args.out, table=args.table, query=args.query, explain=args.explain, top=args.top
-    )
+        args.bundle, args.source, args.out, table=args.table, query=args.query, explain=args.explain, top=args.top,
+        log=args.log, log_table=args.log_table,
+    )  # fmt: skip
     _display.status(f"scored {len(scored):,} rows into {args.out}")
 
 

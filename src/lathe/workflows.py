@@ -18,13 +18,15 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from lathe import _display
 from lathe._outputs import check_output_file, check_output_folder
-from lathe.backends import close, is_project, open_table, read_project, sampled, to_frame
+from lathe.backends import close, fetch, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, check_bundle_folder, load_bundle
 from lathe.errors import BundleError, ColumnNotFoundError, InvalidParameterError, TargetError
 from lathe.explain import Explainer, Explanation, mean_contribution, partial_dependence, permutation_importance
@@ -37,10 +39,32 @@ from lathe.features import (
     plan_features,
     usable_inputs,
 )
+from lathe.log import TABLE as LOG_TABLE
+from lathe.log import Log, checksum, read
 from lathe.monitor import SAMPLE_ROWS as MONITOR_SAMPLE_ROWS
-from lathe.monitor import DriftReport, Reference, build_reference, measure_drift, parse_overrides
+from lathe.monitor import (
+    DriftReport,
+    LogReport,
+    Reference,
+    build_reference,
+    check_overrides,
+    join_labels,
+    keyed_labels,
+    measure_drift,
+    measure_windows,
+    model_rows,
+    parse_overrides,
+    performance,
+)
 from lathe.profile import Profile, Task, infer_task, profile_in_detail, profile_table
-from lathe.report import bootstrap_interval, holdout_evaluation, render_drift, render_profile, render_report
+from lathe.report import (
+    bootstrap_interval,
+    holdout_evaluation,
+    render_drift,
+    render_log,
+    render_profile,
+    render_report,
+)
 from lathe.search import (
     SEARCH_ROWS,
     Checkpoint,
@@ -291,20 +315,33 @@ def predict(
     query: str | None = None,
     explain: bool = False,
     top: int = 3,
+    log: str | None = None,
+    log_table: str = LOG_TABLE,
 ) -> pd.DataFrame:
     """Score the table at ``source`` with the bundle at ``bundle``; write to ``out`` (.csv or .parquet).
 
     With ``explain``, each row also gets its contributions and ``top`` reason codes
-    (see ``Bundle.explain``).
+    (see ``Bundle.explain``). ``log``: a prediction log (``duckdb:///FILE`` or
+    ``postgresql://...``; see ``lathe.log``) that the rows scored are appended to, in its table
+    ``log_table``, as the model named after the bundle's folder.
     """
     if out is not None:
         _check_output(Path(out))
     if explain and top < 0:
         raise InvalidParameterError(f"top must be a number of reason codes, 0 or more; got {top}")
-    model, frame = load_bundle(bundle), to_frame(open_table(source, table, query)[1])
-    scored = model.explain(frame, top) if explain else model.predict(frame)
-    if out is not None:
-        write_table(scored, Path(out))
+    destination = Log(log, log_table) if log is not None else None
+    model = load_bundle(bundle)
+    writer = destination.writer(model, Path(bundle).resolve().name, None, wait=True) if destination else None
+    try:
+        frame = to_frame(open_table(source, table, query)[1])
+        scored = model.explain(frame, top) if explain else model.predict(frame)
+        if out is not None:
+            write_table(scored, Path(out))
+        if writer is not None:
+            writer.append(scored, frame)
+    finally:
+        if writer is not None:
+            writer.close()
     return scored
 
 
@@ -888,6 +925,67 @@ def monitor(
     return report
 
 
+def monitor_log(
+    model: Bundle | str | Path, log: str, *, log_table: str = LOG_TABLE, by: str = "week",
+    labels: str | Path | pd.DataFrame | None = None, id_column: str | None = None, table: str | None = None,
+    query: str | None = None, out: str | Path | None = "monitor.html", thresholds: Sequence[str] | None = None,
+    sample_rows: int = MONITOR_SAMPLE_ROWS, seed: int = 0, title: str | None = None,
+) -> LogReport:  # fmt: skip
+    """The drift of ``model``'s rows in the prediction log ``log`` (its table ``log_table``) per
+    window of ``by`` (day, week, month), measured where the log lives; with ``labels`` (a source,
+    ``table``/``query`` picking its rows) joined by ``id_column``, the performance per window,
+    and for classification its estimate from the probabilities. ``out`` (.html) and its JSON as
+    for ``monitor``; see ``docs/monitoring.md``."""
+    if out is not None:
+        check_output_file(out, (".html",))
+    if labels is None and (id_column or table or query):
+        raise InvalidParameterError("--id, --table and --query with --log describe the labels; give --labels SOURCE")
+    if labels is not None and not id_column:
+        raise InvalidParameterError("--labels needs --id COL: the column that ties a label to a logged row")
+    if sample_rows < 1:
+        raise InvalidParameterError(f"sample_rows must be at least 1, got {sample_rows}")
+    bundle = model if isinstance(model, Bundle) else load_bundle(model)
+    overrides = parse_overrides(thresholds or [])
+    reference = _reference_of(bundle, title or str(model))
+    check_overrides(overrides, [b.name for b in (*reference.columns, *reference.predictions)] + ["overall"])
+    keyed = None if labels is None else _labels(labels, table, query, id_column or "", bundle.manifest["target"])
+    where, rows = str(Log(log, log_table)), read(log, log_table)
+    try:
+        logged = model_rows(rows, checksum(bundle), where, _logged_columns(bundle, reference), by)
+        joined = None if keyed is None else join_labels(logged, ibis.memtable(keyed[1]), id_column or "", keyed[0])
+        _display.status(f"{where}: {logged.rows:,} rows of this model in {len(logged.windows)} {by}(s)")
+        total, windows = measure_windows(reference, logged, where, by, overrides)
+        measured = None
+        if keyed is not None and joined is not None:
+            measured = performance(joined, logged, bundle.manifest, by, keyed[0], sample_rows, seed)
+    finally:
+        close(rows)
+    report = LogReport(where, by, total.to_dict(), tuple(windows), measured, logged.others)
+    if out is not None:
+        data = report.to_dict()
+        heading = f"Monitoring of {bundle.manifest['target']} model {title or ''}".rstrip()
+        write_text(Path(out).with_suffix(".json"), json.dumps(data, indent=1, default=str))
+        write_text(Path(out), render_log(data, heading))
+    return report
+
+
+def _labels(
+    labels: str | Path | pd.DataFrame, table: str | None, query: str | None, id_column: str, target: str
+) -> tuple[str, pa.Table]:  # fmt: skip
+    """The labels' description and their ids and labels, two columns brought here to be joined to the log."""
+    where, rows = open_table(labels, table, query)
+    try:
+        return where, fetch(keyed_labels(rows, id_column, target, where))
+    finally:
+        close(rows)
+
+
+def _logged_columns(bundle: Bundle, reference: Reference) -> list[str]:
+    """The columns a log of ``bundle`` holds that monitoring reads: the binned inputs and the outputs."""
+    outputs = ["prediction"] + [f"probability_{c}" for c in bundle.classes]
+    return [b.name for b in reference.columns] + outputs
+
+
 def _reference_of(bundle: Bundle, label: str) -> Reference:
     stored = bundle.manifest.get("monitoring")
     if not stored:
@@ -948,6 +1046,7 @@ __all__ = [
     "holdout_rows",
     "load_bundle",
     "monitor",
+    "monitor_log",
     "predict",
     "profile",
     "train",

@@ -3,6 +3,7 @@
 from lathe.backends._catalog import Catalog
 from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import close, fetch, read_frame, read_source, sampled, to_frame
+from lathe.backends._log import LogTable, arrow_type, log_uri
 from lathe.backends._open import open_table
 from lathe.backends._project import Project, is_project, read_project
 from lathe.backends._sql import BATCH_ROWS, column_types, create_scored, run_select, spark_session, upload_kind
@@ -11,7 +12,9 @@ from lathe.backends._stream import chunks, count_rows
 __all__ = [
     "BATCH_ROWS",
     "Catalog",
+    "LogTable",
     "Project",
+    "arrow_type",
     "chunks",
     "close",
     "column_types",
@@ -21,6 +24,7 @@ __all__ = [
     "fetch",
     "is_database",
     "is_project",
+    "log_uri",
     "open_table",
     "read_database",
     "read_frame",

@@ -1,6 +1,6 @@
 """Features: the fitted, portable plan from raw columns to model inputs."""
 
-from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame
+from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame, coerce_rows
 from lathe.features._leakage import Leak, find_leaks
 from lathe.features._plan import FeaturePlan, encoding_targets, plan_features, usable_inputs
 from lathe.features._transforms import (
@@ -30,6 +30,7 @@ __all__ = [
     "TextVector",
     "Transform",
     "coerce_frame",
+    "coerce_rows",
     "encoding_targets",
     "find_leaks",
     "plan_features",

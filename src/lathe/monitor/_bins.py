@@ -181,17 +181,24 @@ def counts(row: dict[str, Any], rows: int, bins: Bins, key: str) -> tuple[np.nda
 
 
 def count_rows(table: ibis.Table, columns: list[Bins], by: str | None = None) -> list[tuple[int, list[Any]]]:
-    """Per group of ``by`` (or once for the whole table): its rows, and per column of ``columns``
-    its counts and unseen count, from aggregate queries run where ``table`` lives, one for each
-    ``COLUMNS_PER_QUERY`` columns (an engine plans a query of thousands of aggregates slowly)."""
+    """Per group of ``by`` in its order (or once for the whole table): its rows, and per column of
+    ``columns`` its counts and unseen count (``count_groups``)."""
+    return list(count_groups(table, columns, by).values())
+
+
+def count_groups(table: ibis.Table, columns: list[Bins], by: str | None = None) -> dict[Any, tuple[int, list[Any]]]:
+    """Per value of ``by`` in order (or once, under ``None``, for the whole table): its rows, and per
+    column of ``columns`` its counts and unseen count, from aggregate queries run where ``table``
+    lives, one for each ``COLUMNS_PER_QUERY`` columns (an engine plans a query of thousands of
+    aggregates slowly)."""
     parts = [
         _counted_rows(table, columns[start : start + COLUMNS_PER_QUERY], by)
         for start in range(0, max(1, len(columns)), COLUMNS_PER_QUERY)
     ]
-    return [(rows, [c for part in parts for c in part[group][1]]) for group, (rows, _) in enumerate(parts[0])]
+    return {key: (rows, [c for part in parts for c in part[key][1]]) for key, (rows, _) in parts[0].items()}
 
 
-def _counted_rows(table: ibis.Table, columns: list[Bins], by: str | None) -> list[tuple[int, list[Any]]]:
+def _counted_rows(table: ibis.Table, columns: list[Bins], by: str | None) -> dict[Any, tuple[int, list[Any]]]:
     values = {f"c{i}": value_of(table, bins) for i, bins in enumerate(columns)}  # each worked out once a row
     table = table.select(**values, **({} if by is None else {by: table[by]}))
     aggregates: dict[str, ibis.Value] = {"__rows": table.count()}
@@ -199,10 +206,13 @@ def _counted_rows(table: ibis.Table, columns: list[Bins], by: str | None) -> lis
         aggregates |= metrics(table[f"c{i}"], bins, f"c{i}")
     query = table.aggregate(**aggregates) if by is None else table.group_by(by).aggregate(**aggregates)
     result = fetch(query.order_by(by) if by is not None else query).to_pylist()
-    out = []
+    out = {}
     for row in result:
         rows = int(row["__rows"])
-        out.append((rows, [counts(row, rows, bins, f"c{i}") for i, bins in enumerate(columns)]))
+        out[None if by is None else row[by]] = (
+            rows,
+            [counts(row, rows, bins, f"c{i}") for i, bins in enumerate(columns)],
+        )
     return out
 
 

@@ -22,7 +22,7 @@ from lathe.errors import EmptySourceError
 from lathe.monitor import _thresholds as rules
 from lathe.monitor._bins import Bins, count_rows
 from lathe.monitor._measures import measured
-from lathe.monitor._reference import Reference, overall
+from lathe.monitor._reference import Counted, Reference, overall
 
 SCHEMA_VERSION = 1
 SAMPLE_ROWS = 20_000
@@ -94,16 +94,33 @@ def measure_drift(
     except BaseException:
         close(table)
         raise
+    scored = score(sample)
+    outputs = [b for b in reference.predictions if b.name in scored.columns]
+    return drift_of(reference, (source, rows, len(sample)), counted, _outputs_counted(outputs, scored), overrides)
+
+
+def drift_of(
+    reference: Reference, described: tuple[str, int, int], counted: list[Counted],
+    outputs: list[tuple[Bins, Counted]], overrides: dict[str, float],
+) -> DriftReport:  # fmt: skip
+    """The report of rows ``described`` as (source, rows, scored sample rows) whose input columns
+    counted ``counted`` in the reference's bins, and whose outputs ``outputs``."""
+    source, rows, sample_rows = described
     columns = [
-        _entry(b, c, reference.thresholds["columns"].get(b.name, {}), overrides, reference.importance.get(b.name, 0.0))
+        column_entry(
+            b, c, reference.thresholds["columns"].get(b.name, {}), overrides, reference.importance.get(b.name, 0.0)
+        )
         for b, c in zip(reference.columns, counted, strict=True)
     ]
     js = {c["column"]: c["measures"]["js"] for c in columns}
     score_now = overall(reference.columns, js, reference.importance)
-    limit = _limit(reference.thresholds["overall"], overrides, "overall", "score", rows, reference.rows)
+    limit = limit_for(reference.thresholds["overall"], overrides, "overall", "score", rows, reference.rows)
+    predictions = [
+        column_entry(b, c, reference.thresholds["predictions"].get(b.name, {}), overrides, 0.0) for b, c in outputs
+    ]
     return DriftReport(
-        source=source, rows=rows, reference_rows=reference.rows, sample_rows=len(sample),
-        columns=tuple(columns), predictions=tuple(_predictions(reference, score(sample), overrides)),
+        source=source, rows=rows, reference_rows=reference.rows, sample_rows=sample_rows,
+        columns=tuple(columns), predictions=tuple(predictions),
         overall={"score": score_now, "threshold": limit, "past": score_now > limit}, skipped=reference.skipped,
     )  # fmt: skip
 
@@ -114,8 +131,7 @@ def _sample(table: ibis.Table, rows: int, most: int, seed: int) -> pd.DataFrame:
     return frame.head(most).reset_index(drop=True)
 
 
-def _predictions(reference: Reference, scored: pd.DataFrame, overrides: dict[str, float]) -> list[dict[str, Any]]:
-    outputs = [b for b in reference.predictions if b.name in scored.columns]
+def _outputs_counted(outputs: list[Bins], scored: pd.DataFrame) -> list[tuple[Bins, Counted]]:
     if not outputs:
         return []
     table = read_frame(scored[[b.name for b in outputs]])
@@ -123,14 +139,11 @@ def _predictions(reference: Reference, scored: pd.DataFrame, overrides: dict[str
         [(_, counted)] = count_rows(table, outputs)
     finally:
         close(table)
-    return [
-        _entry(b, c, reference.thresholds["predictions"].get(b.name, {}), overrides, 0.0)
-        for b, c in zip(outputs, counted, strict=True)
-    ]
+    return list(zip(outputs, counted, strict=True))
 
 
-def _entry(
-    bins: Bins, counted: tuple[np.ndarray, int | None], rules_of: dict[str, Any], overrides: dict[str, float],
+def column_entry(
+    bins: Bins, counted: Counted, rules_of: dict[str, Any], overrides: dict[str, float],
     importance: float,
 ) -> dict[str, Any]:  # fmt: skip
     current, unseen = counted
@@ -143,7 +156,7 @@ def _entry(
         if v is not None and (k in rules_of or rules.overridden(overrides, bins.name, k) is not None)
     ]  # fmt: skip
     rows_for = {k: present if k == "unseen" else n for k in checked}  # unseen: a share of the present values
-    limits = {k: _limit(rules_of.get(k, {}), overrides, bins.name, k, rows_for[k], m) for k in checked}
+    limits = {k: limit_for(rules_of.get(k, {}), overrides, bins.name, k, rows_for[k], m) for k in checked}
     return {
         "column": bins.name,
         "kind": bins.kind,
@@ -159,6 +172,6 @@ def _entry(
     }
 
 
-def _limit(rule: dict[str, Any], overrides: dict[str, float], name: str, measure: str, n: int, m: int) -> float:
+def limit_for(rule: dict[str, Any], overrides: dict[str, float], name: str, measure: str, n: int, m: int) -> float:
     value = rules.overridden(overrides, name, measure)
     return rules.threshold({"value": value} if value is not None else rule, n, m)

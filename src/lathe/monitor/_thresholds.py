@@ -82,9 +82,10 @@ def threshold(rule: dict[str, Any], n: int, m: int) -> float:
     """The threshold ``rule`` states for ``n`` rows against ``m`` reference rows."""
     if "value" in rule:  # set by hand
         return float(rule["value"])
-    if "expected" in rule:  # unseen values: Good-Turing's expected share, and its binomial spread
-        expected = float(rule["expected"])
-        return max(float(rule["floor"]), expected + THEORY_SPREADS * math.sqrt(expected / max(n, 1)))
+    if "expected" in rule:  # unseen values: Good-Turing's expected share, its binomial spread, and
+        # the small-sample term of Wilson's score bound (a count of a few rare rows is far from normal)
+        expected, z = float(rule["expected"]), THEORY_SPREADS
+        return max(float(rule["floor"]), expected + z * math.sqrt(expected / max(n, 1)) + z * z / (2 * max(n, 1)))
     scaled: float = float(rule["units"]) * noise(n, m) ** float(rule["power"])
     return max(float(rule["floor"]), scaled)
 

@@ -30,10 +30,10 @@ def render_drift(report: Mapping[str, Any], title: str) -> str:
     sections = [
         f"<header><h1>{escape(title)}</h1><p class='meta'>{_meta(report)}</p></header>",
         f"<p class='verdict {'drift' if report['drift'] else 'fine'}' data-verdict>{escape(report['verdict'])}</p>",
-        _top(report["columns"]),
-        _measures("Input columns", report["columns"]),
-        _measures("Predictions (on a random sample of the rows)", report["predictions"]),
-        _charts(report["columns"], report["predictions"]),
+        top(report["columns"]),
+        measures("Input columns", report["columns"]),
+        measures("Predictions (on a random sample of the rows)", report["predictions"]),
+        charts(report["columns"], report["predictions"]),
         _notes(report),
     ]
     return page(title, sections, STYLE + VERDICT_STYLE)
@@ -49,7 +49,7 @@ def _meta(report: Mapping[str, Any]) -> str:
     return " · ".join(f"{name} <b>{escape(str(value))}</b>" for name, value in facts)
 
 
-def _top(columns: Sequence[Mapping[str, Any]]) -> str:
+def top(columns: Sequence[Mapping[str, Any]]) -> str:
     ranked = sorted(columns, key=lambda c: -c["impact"])[:TOP]
     if not ranked:
         return ""
@@ -63,7 +63,7 @@ def _top(columns: Sequence[Mapping[str, Any]]) -> str:
     return section("The columns that matter", table(headers, rows))
 
 
-def _measures(title: str, columns: Sequence[Mapping[str, Any]]) -> str:
+def measures(title: str, columns: Sequence[Mapping[str, Any]]) -> str:
     if not columns:
         return ""
     rows = []
@@ -80,7 +80,10 @@ def _measures(title: str, columns: Sequence[Mapping[str, Any]]) -> str:
     return section(title, note + table(headers, rows))
 
 
-def _charts(columns: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]]) -> str:
+def charts(
+    columns: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]],
+    title: str = "Reference and current, bin by bin",
+) -> str:  # fmt: skip
     shown = [*sorted(columns, key=lambda c: -c["impact"])[:CHARTS], *predictions]
     figures = [
         figure(escape(c["column"]), _paired_bars(c), f"{c['column']}: share of rows per bin, reference against current")
@@ -88,7 +91,7 @@ def _charts(columns: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[
     ]
     if not figures:
         return ""
-    return section("Reference and current, bin by bin", f"<div class='charts'>{''.join(figures)}</div>")
+    return section(title, f"<div class='charts'>{''.join(figures)}</div>")
 
 
 def _paired_bars(column: Mapping[str, Any]) -> str:

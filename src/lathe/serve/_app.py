@@ -5,7 +5,8 @@ time, and the request body's type is made from the bundle's inputs inside ``crea
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query
@@ -36,7 +37,15 @@ def create_app(holder: Holder, api_key: str | None = None, max_rows: int = MAX_R
     """The ASGI app serving ``holder``'s model, behind the API key and body limit (see ``Guard``)."""
     first = holder.current
     Body = request_body(first.bundle, "Rows", max_rows)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        del app
+        yield
+        await run_in_threadpool(holder.close)  # at shutdown, before the process ends: the log's last rows
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"lathe: {first.bundle.manifest['target']} ({first.bundle.manifest['task']})",
         version=first.bundle.manifest.get("lathe_version", "1"),
         description=f"Predictions of {first.bundle.manifest['target']!r} from one row or up to {max_rows:,}, "
@@ -52,6 +61,7 @@ def create_app(holder: Holder, api_key: str | None = None, max_rows: int = MAX_R
             predictions = served.bundle.predict_rows(rows)
         else:
             predictions = await run_in_threadpool(served.bundle.predict_rows, rows)
+        holder.logged(served, predictions, rows)
         metrics.rows.inc(len(rows))
         return _json({"model": _ref(served), "predictions": predictions})
 
@@ -63,6 +73,7 @@ def create_app(holder: Holder, api_key: str | None = None, max_rows: int = MAX_R
         """Predict each row, with each input column's contribution and the strongest reasons."""
         served, rows = holder.current, body.rows  # type: ignore[attr-defined]
         explanations = await run_in_threadpool(served.bundle.explain_rows, rows, top)
+        holder.logged(served, explanations, rows)
         metrics.rows.inc(len(rows))
         return _json({"model": _ref(served), "explanations": explanations})
 

@@ -8,6 +8,7 @@ import uvicorn
 
 from lathe import _display
 from lathe.errors import InvalidParameterError
+from lathe.log import TABLE, Log
 from lathe.serve._app import create_app
 from lathe.serve._guard import MAX_BODY
 from lathe.serve._model import followed
@@ -25,16 +26,26 @@ def serve(
     poll: float = 2.0,
     max_rows: int = MAX_ROWS,
     max_body: int = MAX_BODY,
+    log: str | None = None,
+    log_table: str = TABLE,
 ) -> None:
     """Serve ``model`` (a bundle folder, NAME or NAME:N; see ``lathe.registry.open_model``) until stopped.
 
     For a NAME, the registry is polled every ``poll`` seconds and a new production version is
     swapped in without dropping a request. One uvicorn worker: on two cores a second worker
     process made every request slower, not faster (DESIGN.md).
+
+    ``log``: a prediction log (``duckdb:///FILE`` or ``postgresql://...``; see ``lathe.log``)
+    that every row scored is appended to, in its table ``log_table``, off the request path.
     """
     if max_rows < 1 or max_body < 1 or poll <= 0:
         raise InvalidParameterError("--max-rows, the body limit and --poll must be positive")
-    holder = followed(model, registry, store, poll)
-    app = create_app(holder, api_key, max_rows, max_body)
-    _display.status(f"serving {holder.current.label} at http://{host}:{port} (API: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    destination = Log(log, log_table) if log is not None else None
+    holder = followed(model, registry, store, poll, destination)
+    try:
+        app = create_app(holder, api_key, max_rows, max_body)
+        logged = f"; logging to {destination}" if destination is not None else ""
+        _display.status(f"serving {holder.current.label} at http://{host}:{port} (API: /docs){logged}")
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        holder.close()

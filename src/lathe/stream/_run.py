@@ -24,6 +24,7 @@ from typing import Any
 from lathe import _display
 from lathe._following import Holder, followed
 from lathe.errors import InvalidParameterError, LatheError
+from lathe.log import TABLE, Log
 from lathe.stream._broker import Message, Sink, Source, open_sink, open_source
 from lathe.stream._metrics import Metrics
 from lathe.stream._score import Scored, score
@@ -68,6 +69,8 @@ def stream(
     registry: str | Path | None = None,
     store: str | Path | None = None,
     poll: float = 2.0,
+    log: str | None = None,
+    log_table: str = TABLE,
 ) -> Metrics:
     """Score the messages of ``source`` with ``model`` into ``sink`` until SIGTERM or Ctrl-C; return the counts.
 
@@ -75,7 +78,9 @@ def stream(
     changes, polled every ``poll`` seconds) or NAME:N. ``source``, ``sink`` and ``dead_letter``
     are broker URIs (``redis://...?stream=S&group=G``, ``nats://HOST:PORT/SUBJECT?durable=D``).
     A message that cannot be scored goes to ``dead_letter`` with the reason; without one it is
-    acknowledged and its reason printed.
+    acknowledged and its reason printed. ``log``: a prediction log (``duckdb:///FILE`` or
+    ``postgresql://...``; see ``lathe.log``) that every row scored is appended to, in its table
+    ``log_table`` (a message delivered again is logged again).
 
     >>> stream("late", "redis://127.0.0.1:6379/0?stream=flights&group=scorer",
     ...        "redis://127.0.0.1:6379/0?stream=scored")  # doctest: +SKIP
@@ -83,11 +88,14 @@ def stream(
     options = options or Options()
     if not poll > 0:
         raise InvalidParameterError(f"--poll must be positive, not {poll}")
-    holder = followed(model, registry, store, poll)
-    metrics = Metrics(holder)
-    if metrics_port is not None:
-        metrics.serve(metrics_host, metrics_port)
-    asyncio.run(_connected(holder, source, sink, dead_letter, options, metrics))
+    holder = followed(model, registry, store, poll, Log(log, log_table) if log is not None else None)
+    try:
+        metrics = Metrics(holder)
+        if metrics_port is not None:
+            metrics.serve(metrics_host, metrics_port)
+        asyncio.run(_connected(holder, source, sink, dead_letter, options, metrics))
+    finally:
+        holder.close()
     return metrics
 
 
@@ -180,7 +188,10 @@ async def _scorer(
     while (item := await inbox.get()) is not None:
         started, messages = item
         # One model per batch, read once: a swap falls between batches, never inside one.
-        scored = await asyncio.to_thread(score, messages, holder.current, explain, where)
+        model = holder.current
+        scored = await asyncio.to_thread(score, messages, model, explain, where)
+        if scored.rows:
+            holder.logged(model, scored.answers, scored.rows)
         await outbox.put((started, scored))
     await outbox.put(None)
 

@@ -28,6 +28,8 @@ class Scored:
     outputs: list[bytes]
     dead: list[bytes]
     reasons: list[str]  # one per dead letter
+    rows: list[dict[str, Any]]  # the rows scored, and their answers (for the prediction log)
+    answers: list[dict[str, Any]]
 
 
 def score(messages: Sequence[Message], model: OpenedModel, explain: int = 0, source: str = "") -> Scored:
@@ -40,14 +42,16 @@ def score(messages: Sequence[Message], model: OpenedModel, explain: int = 0, sou
             rows.append((message, row))
         else:
             dead.append((message, problem))
-    outputs = []
-    for (message, _), answer in zip(rows, _predicted(model, [row for _, row in rows], explain), strict=True):
+    outputs, scored, answers = [], [], []
+    for (message, row), answer in zip(rows, _predicted(model, [row for _, row in rows], explain), strict=True):
         if isinstance(answer, str):
             dead.append((message, answer))
         else:
             outputs.append(_output(message, answer, model))
+            scored.append(row)
+            answers.append(answer)
     letters = [_dead_letter(message, reason, source) for message, reason in dead]
-    return Scored(messages, outputs, letters, [reason for _, reason in dead])
+    return Scored(messages, outputs, letters, [reason for _, reason in dead], scored, answers)
 
 
 def _row(message: Message) -> tuple[dict[str, Any], str | None]:
