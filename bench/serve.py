@@ -106,8 +106,11 @@ def load(url: str, body: str, connections: int, seconds: float) -> dict[str, flo
             f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
             f'local f = io.open("{folder}/body.json"); wrk.body = f:read("*a"); f:close()\n'
         )
-        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url]
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"wrk failed at {connections} connection(s) on {url}: {done.stdout}{done.stderr}")
+        out = done.stdout
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: .*", out)  # connect, read, write, timeout
     return {

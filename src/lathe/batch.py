@@ -34,8 +34,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from lathe import _display, _outputs, backends, errors, search, workflows
 from lathe import bundle as bundles
+from lathe import log as logs
 from lathe import registry as registries
-from lathe.log import TABLE, Log, Writer
 
 if TYPE_CHECKING:
     from lathe.registry import OpenedModel
@@ -104,7 +104,7 @@ def score(
     registry: str | Path | None = None,
     store: str | Path | None = None,
     log: str | None = None,
-    log_table: str = TABLE,
+    log_table: str = logs.TABLE,
 ) -> BatchResult:
     """Score every row of ``sources`` with ``model``; write the predictions to the folder ``out`` as Parquet parts.
 
@@ -122,7 +122,7 @@ def score(
     listed = [sources] if isinstance(sources, str | Path) else list(sources)
     _check_arguments(listed, chunk_rows, workers)
     _outputs.check_output_folder(out, inside=True)
-    destination = Log(log, log_table) if log is not None else None
+    destination = logs.Log(log, log_table) if log is not None else None
     scorer = registries.open_model(model, registry, store)
     logger = _log_writer(destination, scorer) if destination is not None else None
     record = _record(scorer, [_label(s) for s in listed], table, query, chunk_rows)
@@ -139,7 +139,7 @@ def score(
     return run.finish()
 
 
-def _log_writer(log: Log, model: OpenedModel) -> Writer:
+def _log_writer(log: logs.Log, model: OpenedModel) -> logs.Writer:
     name = model.name if model.registered is not None else Path(model.folder).name
     return log.writer(model.bundle, name, model.version, wait=True)
 
@@ -344,7 +344,7 @@ class _Writer:
     however large the sources. The pool is started at the first chunk to score.
     """
 
-    def __init__(self, model: OpenedModel, workers: int, log: Writer | None = None) -> None:
+    def __init__(self, model: OpenedModel, workers: int, log: logs.Writer | None = None) -> None:
         self.model, self.workers, self.log = model, workers, log
         self.pool: ProcessPoolExecutor | None = None
         self.pending: dict[Future[tuple[int, bytes | None]], _Part] = {}  # each chunk being scored

@@ -26,7 +26,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lathe.backends._databases import _guard, _table, connect, describe
-from lathe.errors import InvalidParameterError, SchemaMismatchError, SourceAccessError, SourceNotFoundError, first_line
+from lathe.errors import (
+    InvalidParameterError,
+    SchemaMismatchError,
+    SourceAccessError,
+    SourceError,
+    SourceNotFoundError,
+    first_line,
+)
 
 LOG_KINDS = ("timestamp", "text", "integer", "bigint", "double", "boolean")
 LOCK_WAIT = 10.0  # seconds a DuckDB append waits for another process's lock on the file
@@ -178,7 +185,7 @@ def _waiting(action: Callable[[], Any]) -> Any:
         except _LockedError as exc:
             if time.monotonic() > deadline:
                 raise SourceAccessError(f"the log file is held by another process ({exc}); try again later") from None
-        except SourceAccessError as exc:
+        except SourceError as exc:  # a reader's connection: a driver's error, translated
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
         time.sleep(0.05)

@@ -91,9 +91,11 @@ class Layout:
         """The columns as an Arrow schema."""
         return pa.schema([(name, arrow_type(kind)) for name, kind in self.columns])
 
-    def to_arrow(self, logged_at: datetime, scored: pd.DataFrame | Rows, inputs: pd.DataFrame | Rows) -> pa.Table:
-        """One append's rows: ``scored`` (``predict``'s frame or ``predict_rows``' dicts) for
-        ``inputs`` (the rows scored, as given), logged at ``logged_at`` (naive UTC)."""
+    def to_arrow(
+        self, logged_at: datetime | Sequence[datetime], scored: pd.DataFrame | Rows, inputs: pd.DataFrame | Rows
+    ) -> pa.Table:
+        """Appended rows: ``scored`` (``predict``'s frame or ``predict_rows``' dicts) for ``inputs``
+        (the rows scored, as given), logged at ``logged_at`` (naive UTC; one time, or one per row)."""
         if isinstance(inputs, pd.DataFrame):
             inputs = inputs.reset_index(drop=True)
             n = len(inputs)
@@ -107,7 +109,8 @@ class Layout:
             values = [_value_list(list(v), c.kind) for v, c in zip(by_column, self.inputs, strict=True)]
             ids = [[row.get(name) for row in inputs] for name, _ in self.ids]
         arrays: list[Any] = [
-            pa.array([logged_at] * n, pa.timestamp("us")), pa.array([self.model] * n, pa.string()),
+            pa.array([logged_at] * n if isinstance(logged_at, datetime) else logged_at, pa.timestamp("us")),
+            pa.array([self.model] * n, pa.string()),
             pa.array([self.version] * n, pa.int32()), pa.array([self.checksum] * n, pa.string()),
         ]  # fmt: skip
         arrays += [self._id_array(v, kind) for v, (_, kind) in zip(ids, self.ids, strict=True)]

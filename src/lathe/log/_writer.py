@@ -9,9 +9,9 @@ what is left and says what could not be written.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,13 @@ _STOP = object()
 
 @dataclass
 class _Pending:
+    """Rows taken from the queue, not yet written: whole frames as Arrow, rows given as dicts kept
+    as they came until the batch is written (turned into columns once per batch, not per append)."""
+
     tables: list[pa.Table] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+    scored: list[Any] = field(default_factory=list)
+    inputs: list[Any] = field(default_factory=list)
     rows: int = 0
     since: float = 0.0
 
@@ -40,9 +46,10 @@ class _Pending:
 class Writer:
     """Appends a model's scored rows to a log, off the caller's thread (see the module).
 
-    ``wait``: when ``capacity`` rows are already queued, ``append`` waits for room (batch
-    scoring) rather than dropping the rows and counting them in ``dropped`` (serving, where a
-    request must not wait for the log).
+    ``append`` takes a lock only to count the rows and adds them to a queue; the writer thread is
+    woken by a full batch or its clock, not by every append. ``wait``: when ``capacity`` rows are
+    already queued, ``append`` waits for room (batch scoring) rather than dropping the rows and
+    counting them in ``dropped`` (serving, where a request must not wait for the log).
     """
 
     def __init__(
@@ -55,9 +62,11 @@ class Writer:
         self.dropped = 0
         self.failure = ""
         self._failing = False  # the last write failed: the next waits ``every``, however full
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._items: deque[Any] = deque()
         self._room = threading.Condition()
-        self._queued = 0
+        self._wake = threading.Event()
+        self._queued = 0  # rows appended and not yet written
+        self._fresh = 0  # rows appended since the writer last took the queue
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="lathe-log-writer", daemon=True)
         self._thread.start()
@@ -72,11 +81,16 @@ class Writer:
             if self._queued + n > self.capacity and self._over_capacity(n):
                 return
             self._queued += n
-        self._queue.put((datetime.now(UTC).replace(tzinfo=None), scored, inputs, n))
+            self._fresh += n
+            self._items.append((datetime.now(UTC).replace(tzinfo=None), scored, inputs, n))
+            full = self._fresh >= self.batch_rows
+        if full:
+            self._wake.set()
 
     def _over_capacity(self, n: int) -> bool:
         """Over capacity: wait for room (``wait``), or drop the rows; True if they were dropped."""
         if self.wait:
+            self._wake.set()
             self._room.wait_for(lambda: self._queued + n <= self.capacity or self._queued == 0)
             return False
         if not self.dropped:
@@ -87,7 +101,8 @@ class Writer:
     def flush(self) -> None:
         """Wait until every row appended so far is written (or its write has failed)."""
         done = threading.Event()
-        self._queue.put(done)
+        self._items.append(done)
+        self._wake.set()
         done.wait()
 
     def close(self) -> None:
@@ -95,7 +110,8 @@ class Writer:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
+        self._items.append(_STOP)
+        self._wake.set()
         self._thread.join()
         if self.failure:
             raise SourceAccessError(f"{self.table.where}: {self.failure}")
@@ -113,38 +129,73 @@ class Writer:
     def _run(self) -> None:
         pending = _Pending()
         while True:
-            timeout = None if not pending.rows else max(0.0, pending.since + self.every - time.monotonic())
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                self._last(pending)
+            timeout = self.every if not pending.rows else max(0.0, pending.since + self.every - time.monotonic())
+            self._wake.wait(timeout)
+            self._wake.clear()
+            with self._room:
+                items = list(self._items)
+                self._items.clear()
+                self._fresh = 0
+            flushes = [item for item in items if isinstance(item, threading.Event)]
+            for item in items:
+                if isinstance(item, tuple):
+                    self._add(pending, item)
+            if any(item is _STOP for item in items):
+                self._write(pending)
+                if pending.rows:
+                    self.failure = f"{pending.rows:,} row(s) were not written: {self.failure}"
+                for done in flushes:
+                    done.set()
                 return
-            if isinstance(item, threading.Event):
-                self._write(pending)
-                item.set()
-                continue
-            if item is not None:
-                self._add(pending, item)
             due = pending.rows and time.monotonic() >= pending.since + self.every
-            if due or (pending.rows >= self.batch_rows and not self._failing):
+            if flushes or due or (pending.rows >= self.batch_rows and not self._failing):
                 self._write(pending)
+            for done in flushes:
+                done.set()
 
     def _add(self, pending: _Pending, item: tuple[datetime, Any, Any, int]) -> None:
         logged_at, scored, inputs, n = item
         if not pending.rows:
             pending.since = time.monotonic()
-        try:
-            pending.tables.append(self.layout.to_arrow(logged_at, scored, inputs))
-            pending.rows += n
-        except (LatheError, ValueError, TypeError) as exc:  # rows the model scored but the log cannot hold
-            self._release(n)
-            self.failure = f"{n} row(s) could not be logged: {exc}"
-            _display.warning(f"prediction log: {self.failure}")
+        if isinstance(inputs, pd.DataFrame):
+            self._columns(pending)  # what came before it, first: the log keeps the order of appends
+            self._converted(pending, [item])
+        else:
+            pending.times += [logged_at] * n
+            pending.scored += scored
+            pending.inputs += inputs
+        pending.rows += n
+
+    def _columns(self, pending: _Pending) -> None:
+        """The rows given as dicts, turned into the log's columns in one go (one by one where
+        that fails, to keep the rows that can be logged)."""
+        if not pending.inputs:
+            return
+        items = [(pending.times, pending.scored, pending.inputs, len(pending.inputs))]
+        if not self._converted(pending, items):
+            singles = zip(pending.times, pending.scored, pending.inputs, strict=True)
+            self._converted(pending, [(t, [s], [i], 1) for t, s, i in singles])
+        pending.times, pending.scored, pending.inputs = [], [], []
+
+    def _converted(self, pending: _Pending, items: list[tuple[Any, Any, Any, int]]) -> bool:
+        """Turn each of ``items`` into a table of the log; False where one could not be."""
+        whole = True
+        for logged_at, scored, inputs, n in items:
+            try:
+                pending.tables.append(self.layout.to_arrow(logged_at, scored, inputs))
+            except (LatheError, ValueError, TypeError) as exc:  # rows the model scored but the log cannot hold
+                if len(items) == 1 and n > 1 and not isinstance(inputs, pd.DataFrame):
+                    return False  # the caller tries them one by one
+                pending.rows -= n
+                self._release(n)
+                self.failure = f"{n} row(s) could not be logged: {exc}"
+                _display.warning(f"prediction log: {self.failure}")
+                whole = False
+        return whole
 
     def _write(self, pending: _Pending) -> None:
-        if not pending.rows:
+        self._columns(pending)
+        if not pending.rows or not pending.tables:
             return
         batch = pa.concat_tables(pending.tables) if len(pending.tables) > 1 else pending.tables[0]
         try:
@@ -155,25 +206,10 @@ class Writer:
             self.failure, self._failing = str(exc), True
             pending.since = time.monotonic()  # try again after ``every``
             return
-        self.written += pending.rows
+        self.written += batch.num_rows
         self.failure, self._failing = "", False
-        self._release(pending.rows)
+        self._release(batch.num_rows)
         pending.tables, pending.rows = [], 0
-
-    def _last(self, pending: _Pending) -> None:
-        """At close: everything still queued, then what is pending, in one last batch."""
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, threading.Event):
-                item.set()
-            elif item is not _STOP:
-                self._add(pending, item)
-        self._write(pending)
-        if pending.rows:
-            self.failure = f"{pending.rows:,} row(s) were not written: {self.failure}"
 
     def _release(self, n: int) -> None:
         with self._room:
