@@ -1,6 +1,6 @@
 """Features: the fitted, portable plan from raw columns to model inputs."""
 
-from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame
+from lathe.features._inputs import MISSING_TOKENS, InputColumn, check_columns, coerce_column, coerce_frame
 from lathe.features._leakage import Leak, find_leaks
 from lathe.features._plan import FeaturePlan, encoding_targets, plan_features, usable_inputs
 from lathe.features._transforms import (
@@ -15,6 +15,7 @@ from lathe.features._transforms import (
     terms_of,
     transform_from_dict,
 )
+from lathe.features._waves import Waves, waves
 
 __all__ = [
     "CYCLES",
@@ -29,6 +30,9 @@ __all__ = [
     "TextStats",
     "TextVector",
     "Transform",
+    "Waves",
+    "check_columns",
+    "coerce_column",
     "coerce_frame",
     "encoding_targets",
     "find_leaks",
@@ -36,4 +40,5 @@ __all__ = [
     "terms_of",
     "transform_from_dict",
     "usable_inputs",
+    "waves",
 ]
