@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from lathe._tables import html_block
+from lathe.bundle._compiled import CompiledScorer
 from lathe.bundle._files import sha256, write_folder
+from lathe.bundle._program_cache import compiled_scorer
 from lathe.errors import BundleError, BundleIntegrityError, BundleNotFoundError
 from lathe.explain import DEFAULT_TOP, Explainer, effects, reason_codes
 from lathe.features import FeaturePlan
@@ -45,6 +47,7 @@ class Bundle:
     leaderboard: Leaderboard
     report_html: str = ""
     sample: pd.DataFrame | None = None
+    folder: Path | None = None  # where it was loaded from: the compiled scorer's cache is kept there
 
     @property
     def threshold(self) -> float | None:
@@ -67,6 +70,13 @@ class Bundle:
     def ids(self) -> list[str]:
         """Columns copied from the input to identify scored rows."""
         return list(self.manifest.get("ids") or [])
+
+    @cached_property
+    def scorer(self) -> CompiledScorer | None:
+        """The compiled scorer every ``predict`` goes through (see ``lathe.bundle._compiled``),
+        made on first use or read from the cache in the bundle's folder; ``None`` where the model
+        cannot be compiled."""
+        return compiled_scorer(self.plan, self.model, self.task, len(self.classes), self.folder)
 
     @cached_property
     def explainer(self) -> Explainer:
@@ -98,17 +108,24 @@ class Bundle:
         title, lines = self._summary()
         return html_block(title, lines, self.leaderboard._repr_html_())
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score ``frame`` row for row: id columns, ``prediction``, and ``probability_<class>``."""
-        return self._predictions(frame, self.model.predict(self.plan.transform(frame)))
+    def predict(self, frame: pd.DataFrame, compiled: bool = True) -> pd.DataFrame:
+        """Score ``frame`` row for row: id columns, ``prediction``, and ``probability_<class>``.
 
-    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        ``compiled``: through the compiled scorer (``scorer``); else through the reference path,
+        the plan's pandas transforms and the model's own ``predict``, which it equals.
+        """
+        scorer = self.scorer if compiled else None
+        raw = scorer.predict(frame) if scorer else self.model.predict(self.plan.transform(frame))
+        return self._predictions(frame, raw)
+
+    def predict_rows(self, rows: Sequence[Mapping[str, Any]], compiled: bool = True) -> list[dict[str, Any]]:
         """``predict`` for rows given as mappings (parsed JSON), as one JSON-ready dict per row.
 
         The fast path for a few rows at a time (serving): no DataFrame is built. For thousands
         of rows, ``predict`` on a DataFrame is faster.
         """
-        raw = self.model.predict(self.plan.transform_rows(rows)).tolist()
+        scorer = self.scorer if compiled else None
+        raw = (scorer.predict_rows(rows) if scorer else self.model.predict(self.plan.transform_rows(rows))).tolist()
         ids = [[(name, row[name]) for name in self.ids if name in row] for row in rows]
         if self.task is Task.REGRESSION:
             return [{**dict(named), "prediction": value} for named, value in zip(ids, raw, strict=True)]
@@ -134,8 +151,9 @@ class Bundle:
         ``explained``) or the predicted number. ``base_value`` plus the contributions equals
         that probability or number; ``reasons`` names the ``top`` strongest pushes.
         """
-        X = self.plan.transform(frame)
-        raw = self.model.predict(X)
+        scorer = self.scorer
+        X = scorer.features(frame) if scorer else self.plan.transform(frame)
+        raw = scorer.predict_features(X) if scorer else self.model.predict(X)
         out = self._predictions(frame, raw)
         output = np.argmax(raw, axis=1) if self.task is Task.MULTICLASS else np.zeros(len(X), dtype=int)
         base, push = effects(self.explainer.explain_features(X), self.task, output)
@@ -230,7 +248,7 @@ def load_bundle(path: str | Path) -> Bundle:
     report = (folder / REPORT).read_text(encoding="utf-8") if (folder / REPORT).exists() else ""
     leaderboard = Leaderboard.from_dict(manifest["leaderboard"])
     sample = pd.read_parquet(folder / SAMPLE) if (folder / SAMPLE).exists() else None
-    return Bundle(manifest, plan, model, leaderboard, report_html=report, sample=sample)
+    return Bundle(manifest, plan, model, leaderboard, report_html=report, sample=sample, folder=folder)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

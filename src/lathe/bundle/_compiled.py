@@ -182,7 +182,10 @@ class CompiledScorer:
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 feature matrix of ``frame``, as ``FeaturePlan.transform`` makes it."""
-        batch = self.batch(frame)
+        return self.features_of_batch(self.batch(frame))
+
+    def features_of_batch(self, batch: Batch) -> np.ndarray:
+        """``features`` of a prepared ``Batch``."""
         X = np.empty((batch.rows, len(self.plan.feature_names)))
         columns = (batch.numbers, batch.stamps, batch.codes, batch.tables, batch.starts, *self._feature_args)
         self._shared(batch.rows, lambda start, stop: _kernels.features_of(start, stop, X, *columns))
@@ -204,11 +207,18 @@ class CompiledScorer:
         self._shared(batch.rows, lambda start, stop: _kernels.scores_of(start, stop, M, *arrays))
         return linked(self.program.task, M)
 
-    def margins_of_features(self, X: np.ndarray) -> np.ndarray:
-        """The model's margins of a feature matrix."""
+    def predict_features(self, X: np.ndarray) -> np.ndarray:
+        """The model's ``predict`` of a feature matrix."""
         M = np.empty((len(X), self.program.margins))
         _kernels.margins_of(np.ascontiguousarray(X, dtype=np.float64), M, *self._model_args[1:])
-        return M
+        return linked(self.program.task, M)
+
+    def warm(self) -> None:
+        """Compile the kernels (or load them from numba's cache) by scoring no rows."""
+        nothing = _batch(0, {"numbers": [], "stamps": [], "codes": []}, [])
+        self.predict_batch(nothing)
+        self.features_of_batch(nothing)
+        self.predict_features(np.zeros((0, len(self.plan.feature_names))))
 
     @staticmethod
     def _shared(rows: int, run: Any) -> None:
