@@ -301,7 +301,7 @@ def _stamps(values: pd.Series, column: InputColumn) -> np.ndarray:
         except SchemaMismatchError:  # said of the rows, not of the distinct values
             coerce_column(values, column)
             raise
-        return np.where(codes >= 0, parsed[codes], _kernels.NAT)
+        return np.append(parsed, _kernels.NAT)[codes]  # code -1 (missing): the last
     return _nanosecond_array(coerce_column(values, column))
 
 

@@ -96,6 +96,7 @@ def _write(where: Path, program: Program) -> None:
             np.save(staging / f"{name}.npy", array, allow_pickle=False)
         meta = {"task": program.task.value, "margins": program.margins, "arrays": sorted(program.arrays)}
         (staging / META).write_text(json.dumps(meta))
+        shutil.rmtree(where, ignore_errors=True)  # a damaged copy
         os.replace(staging, where)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)

@@ -161,8 +161,8 @@ def _cleaned(values: pd.Series) -> pd.Series:
     if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
         return values
     text = values.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore")
-    token = text.map(lambda v: isinstance(v, str) and v.casefold() in MISSING_TOKENS, na_action="ignore")
-    return text.where(~token.fillna(False).astype(bool), None)
+    token = text.map(lambda v: isinstance(v, str) and v.casefold() in MISSING_TOKENS).astype(bool)
+    return text.where(~token, None)
 
 
 def _coerce(values: pd.Series, column: InputColumn) -> pd.Series:
