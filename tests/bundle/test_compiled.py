@@ -148,14 +148,12 @@ def test_the_program_is_cached_in_the_bundle_and_read_back(saved: Path) -> None:
     (key,) = (saved / CACHE).iterdir()
     assert sorted(p.suffix for p in key.iterdir()) == [".json"] + [".npy"] * (len(list(key.iterdir())) - 1)
 
-    program, from_cache = cached_program(saved, _unmade)
-
-    assert from_cache
+    assert cached_program(saved, _unmade)[1]
     pd.testing.assert_frame_equal(load_bundle(saved).predict(frame), first)
 
 
 def test_a_stale_or_damaged_cache_is_made_anew(saved: Path) -> None:
-    load_bundle(saved).scorer
+    assert load_bundle(saved).scorer is not None
     (old,) = (saved / CACHE).iterdir()
     next(old.glob("*.npy")).write_bytes(b"damaged")
     assert load_bundle(saved).scorer is not None
@@ -175,6 +173,7 @@ def test_a_bundle_whose_cache_cannot_be_written_still_scores(saved: Path) -> Non
 
     scored = load_bundle(saved).predict(frame)
 
-    pd.testing.assert_frame_equal(scored, load_bundle(saved).predict(frame, compiled=False), check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        scored, load_bundle(saved).predict(frame, compiled=False), check_exact=False, rtol=1e-12
+    )
     assert (saved / CACHE).read_text() == "not a folder"
-

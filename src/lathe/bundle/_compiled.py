@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lathe.bundle import _kernels
+from lathe.errors import SchemaMismatchError
 from lathe.features import (
     CYCLES,
     DateParts,
@@ -36,7 +37,6 @@ from lathe.features import (
     coerce_column,
     waves,
 )
-from lathe.errors import SchemaMismatchError
 from lathe.features._inputs import coerce_rows
 from lathe.profile import Task
 from lathe.search import Affine, Trees, describe_model, linked
@@ -76,7 +76,9 @@ class Program:
         """The program of ``plan`` and ``model``; ``ExportError`` where the model cannot be described."""
         margins = classes if task is Task.MULTICLASS else 1
         described = describe_model(model, len(plan.feature_names), margins)
-        return cls({**_feature_program(plan), **_model_arrays(described, margins, len(plan.feature_names))}, task, margins)
+        return cls(
+            {**_feature_program(plan), **_model_arrays(described, margins, len(plan.feature_names))}, task, margins
+        )
 
 
 def _feature_program(plan: FeaturePlan) -> dict[str, np.ndarray]:
@@ -137,14 +139,18 @@ def _model_arrays(model: Affine | Trees, margins: int, features: int) -> dict[st
     offsets = np.cumsum([0, *sizes])[:-1].astype(np.int64)
 
     def joined(name: str, dtype: Any, shift: bool = False) -> np.ndarray:
-        parts = [np.asarray(getattr(t, name), dtype=dtype) + (o if shift else 0) for t, o in zip(trees, offsets, strict=True)]
+        parts = [
+            np.asarray(getattr(t, name), dtype=dtype) + (o if shift else 0) for t, o in zip(trees, offsets, strict=True)
+        ]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     flags = joined("default_left", np.int64) + 2 * joined("zero_is_missing", np.int64)
     return {
         "bias": np.zeros(margins) if linear is None else np.asarray(linear.bias, dtype=np.float64).reshape(margins),
         "weights": np.zeros((margins, 0)) if linear is None else np.ascontiguousarray(linear.weights, dtype=np.float64),
-        "logged": np.zeros((margins, 0)) if linear is None or linear.logged is None else np.ascontiguousarray(linear.logged),
+        "logged": np.zeros((margins, 0))
+        if linear is None or linear.logged is None
+        else np.ascontiguousarray(linear.logged),
         "roots": offsets,
         "margin": np.array([t.margin for t in trees], dtype=np.int64),
         "feature": joined("feature", np.int64),
@@ -177,7 +183,19 @@ class CompiledScorer:
     @cached_property
     def _model_args(self) -> tuple[Any, ...]:
         a = self.program.arrays
-        names = ("bias", "weights", "logged", "roots", "margin", "feature", "threshold", "left", "right", "flags", "value")
+        names = (
+            "bias",
+            "weights",
+            "logged",
+            "roots",
+            "margin",
+            "feature",
+            "threshold",
+            "left",
+            "right",
+            "flags",
+            "value",
+        )
         return (int(a["width"][0]), *(a[n] for n in names))
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:

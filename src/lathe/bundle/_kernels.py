@@ -137,10 +137,7 @@ def _margins(
         node = roots[t]
         while feature[node] >= 0:
             v = x[feature[node]]
-            if flags[node] & 2 and abs(v) <= ZERO:
-                goes_left = flags[node] & 1 != 0
-            else:
-                goes_left = v <= threshold[node]
+            goes_left = flags[node] & 1 != 0 if flags[node] & 2 and abs(v) <= ZERO else v <= threshold[node]
             node = left[node] if goes_left else right[node]
         out[margin[t]] += value[node]
 

@@ -15,9 +15,9 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -106,15 +106,13 @@ def _write(where: Path, program: Program) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-class _said_when_slow:
+@contextmanager
+def _said_when_slow(message: str) -> Iterator[None]:
     """A status line if the block runs past ``SLOW`` seconds."""
-
-    def __init__(self, message: str) -> None:
-        self.timer = threading.Timer(SLOW, status, [message])
-        self.timer.daemon = True
-
-    def __enter__(self) -> None:
-        self.timer.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.timer.cancel()
+    timer = threading.Timer(SLOW, status, [message])
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

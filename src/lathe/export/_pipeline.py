@@ -72,7 +72,9 @@ def pipeline_of(bundle: Bundle) -> Pipeline:
     """The ``Pipeline`` of a loaded bundle."""
     plan, model, task = bundle.plan, bundle.model, bundle.task
     link = {Task.REGRESSION: "identity", Task.BINARY: "sigmoid", Task.MULTICLASS: "softmax"}[task]
-    described = describe_model(model, len(plan.feature_names), 1 if task is not Task.MULTICLASS else len(bundle.classes))
+    described = describe_model(
+        model, len(plan.feature_names), 1 if task is not Task.MULTICLASS else len(bundle.classes)
+    )
     return Pipeline(
         task=task, classes=tuple(bundle.classes), ids=tuple(bundle.ids), inputs=plan.inputs, steps=plan.steps,
         dropped=frozenset(name for name, _ in plan.dropped), features=tuple(plan.feature_names), model=described,

@@ -69,7 +69,6 @@ class Trees:
     linear: Affine | None = None
 
 
-
 def describe_model(model: Any, features: int, margins: int) -> Affine | Trees:
     """A fitted model as the sum it computes: an ``Affine`` map, or ``Trees`` (with a linear part
     where a blend mixes in linear models)."""
