@@ -177,3 +177,17 @@ def test_a_bundle_whose_cache_cannot_be_written_still_scores(saved: Path) -> Non
         scored, load_bundle(saved).predict(frame, compiled=False), check_exact=False, rtol=1e-12
     )
     assert (saved / CACHE).read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_rows_are_explained_as_their_data_frame_is(task: str) -> None:
+    bundle = _bundle(task, "lightgbm")
+    frame = _table(task).drop(columns="target").head(20)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+    fast = pd.DataFrame(bundle.explain_rows(rows, top=3))
+    slow = bundle.explain(pd.DataFrame(rows), top=3).rename(columns=lambda c: c.removeprefix("contribution_"))
+
+    contributions = pd.DataFrame(list(fast.pop("contributions")))
+    pd.testing.assert_frame_equal(fast, slow[fast.columns], check_exact=False, **TOLERANCE)
+    pd.testing.assert_frame_equal(contributions, slow[contributions.columns], check_exact=False, **TOLERANCE)

@@ -125,7 +125,12 @@ class Bundle:
         of rows, ``predict`` on a DataFrame is faster.
         """
         scorer = self.scorer if compiled else None
-        raw = (scorer.predict_rows(rows) if scorer else self.model.predict(self.plan.transform_rows(rows))).tolist()
+        raw = scorer.predict_rows(rows) if scorer else self.model.predict(self.plan.transform_rows(rows))
+        return self._records(rows, raw)
+
+    def _records(self, rows: Sequence[Mapping[str, Any]], predicted: np.ndarray) -> list[dict[str, Any]]:
+        """``predict_rows``' dicts for ``rows`` and their ``predicted`` probabilities or numbers."""
+        raw = predicted.tolist()
         ids = [[(name, row[name]) for name in self.ids if name in row] for row in rows]
         if self.task is Task.REGRESSION:
             return [{**dict(named), "prediction": value} for named, value in zip(ids, raw, strict=True)]
@@ -169,12 +174,24 @@ class Bundle:
     def explain_rows(self, rows: Sequence[Mapping[str, Any]], top: int = DEFAULT_TOP) -> list[dict[str, Any]]:
         """``explain`` for rows given as mappings (parsed JSON), as one JSON-ready dict per row:
         ``predict_rows``' fields, ``base_value``, ``contributions`` by column, ``reasons``."""
-        frame = self.explain(pd.DataFrame(list(rows)), top)
-        shares = [c for c in frame.columns if c.startswith("contribution_")]
+        scorer = self.scorer
+        if scorer is None:
+            return _explained_records(self.explain(pd.DataFrame(list(rows)), top))
+        X = scorer.features_of_batch(scorer.batch_of_rows(rows))
+        raw = scorer.predict_features(X)
+        output = np.argmax(raw, axis=1) if self.task is Task.MULTICLASS else np.zeros(len(X), dtype=int)
+        base, push = effects(self.explainer.explain_features(X), self.task, output)
+        columns = self.explainer.columns
+        values = pd.DataFrame({name: [row[name] for row in rows] for name in columns})
+        reasons = reason_codes(push, columns, values, self._subjects(output), top)
+        labels = self._explained_labels()
         out = []
-        for record in frame.to_dict("records"):
-            contributions = {c.removeprefix("contribution_"): record.pop(c) for c in shares}
-            out.append({k: _missing_as_none(v) for k, v in record.items()} | {"contributions": contributions})
+        for i, record in enumerate(self._records(rows, raw)):
+            record = {k: _missing_as_none(v) for k, v in record.items()}
+            if self.task is not Task.REGRESSION:
+                record["explained"] = labels[output[i]]
+            shares = dict(zip(columns, push[i].tolist(), strict=True))
+            out.append(record | {"base_value": float(base[i]), "reasons": reasons[i], "contributions": shares})
         return out
 
     def _explained_labels(self) -> list[Any]:
@@ -228,6 +245,16 @@ def check_bundle_folder(path: str | Path) -> Path:
     if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
         raise BundleError(f"{target}: exists and is not a lathe bundle; choose an empty or new folder")
     return target
+
+
+def _explained_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``explain``'s frame as ``explain_rows``' dicts."""
+    shares = [c for c in frame.columns if c.startswith("contribution_")]
+    out = []
+    for record in frame.to_dict("records"):
+        contributions = {c.removeprefix("contribution_"): record.pop(c) for c in shares}
+        out.append({k: _missing_as_none(v) for k, v in record.items()} | {"contributions": contributions})
+    return out
 
 
 def _missing_as_none(value: Any) -> Any:

@@ -267,22 +267,39 @@ class CompiledScorer:
         return _batch(rows, arrays, tables)
 
     def batch_of_rows(self, rows: Sequence[Mapping[str, Any]]) -> Batch:
-        """``batch`` for rows given as mappings, coerced as ``coerce_rows`` coerces them."""
-        values = list(zip(*coerce_rows(rows, self.plan.inputs), strict=True))
-        arrays = {kind: [] for kind in ("numbers", "stamps", "codes")}  # type: dict[str, list[np.ndarray]]
+        """``batch`` for rows given as mappings, coerced as ``coerce_rows`` coerces them; the
+        string steps' outputs worked out by their ``row``."""
+        coerced = coerce_rows(rows, self.plan.inputs)
+        count, (numbers, stamps, strings) = len(rows), self._positions
+        tables: list[float] = []
+        starts = []
+        for step, i in self._string_positions:
+            starts.append(len(tables))
+            tables += step.row(None)
+            for row in coerced:
+                tables += step.row(row[i])
+        return Batch(
+            rows=count,
+            numbers=np.array([[row[i] for row in coerced] for i in numbers], dtype=np.float64).reshape(-1, count),
+            stamps=np.array([[_nanoseconds(row[i]) for row in coerced] for i in stamps], dtype=np.int64).reshape(-1, count),
+            codes=np.array(
+                [[-1 if row[i] is None else r for r, row in enumerate(coerced)] for i in strings], dtype=np.int64
+            ).reshape(-1, count),
+            tables=np.array(tables, dtype=np.float64),
+            starts=np.array(starts, dtype=np.int64),
+        )  # fmt: skip
+
+    @cached_property
+    def _positions(self) -> tuple[list[int], list[int], list[int]]:
+        """The positions among the inputs of the numbers (and booleans), timestamps and strings."""
+        kinds = [_KINDS[c.kind] for c in self.plan.inputs]
+        return tuple([i for i, k in enumerate(kinds) if k == kind] for kind in ("numbers", "stamps", "codes"))  # type: ignore[return-value]
+
+    @cached_property
+    def _string_positions(self) -> list[tuple[Transform, int]]:
+        """Each string step with the position of its column among the inputs."""
         position = {c.name: i for i, c in enumerate(self.plan.inputs)}
-        for column, column_values in zip(self.plan.inputs, values, strict=True):
-            if column.kind == "string":
-                arrays["codes"].append(np.array([-1 if v is None else r for r, v in enumerate(column_values)]))
-            elif column.kind == "datetime":
-                arrays["stamps"].append(np.array([_nanoseconds(v) for v in column_values], dtype=np.int64))
-            else:
-                arrays["numbers"].append(np.array(column_values, dtype=np.float64))
-        tables = [
-            np.array([step.row(None), *(step.row(v) for v in values[position[step.column]])], dtype=np.float64)
-            for step in self._string_steps
-        ]
-        return _batch(len(rows), arrays, tables)
+        return [(step, position[step.column]) for step in self._string_steps]
 
 
 def _batch(rows: int, arrays: dict[str, list[np.ndarray]], tables: list[np.ndarray]) -> Batch:
