@@ -69,7 +69,7 @@ class Program:
     task: Task
     margins: int
 
-    FORMAT = 1  # bumped when the arrays change meaning: a cached program of another format is rebuilt
+    FORMAT = 2  # bumped when the arrays change meaning: a cached program of another format is rebuilt
 
     @classmethod
     def of(cls, plan: FeaturePlan, model: Any, task: Task, classes: int) -> Program:
@@ -145,12 +145,13 @@ def _model_arrays(model: Affine | Trees, margins: int, features: int) -> dict[st
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     flags = joined("default_left", np.int64) + 2 * joined("zero_is_missing", np.int64)
+    logged = np.zeros((margins, features)) if linear is None or linear.logged is None else linear.logged
+    read = np.flatnonzero(np.any(logged != 0, axis=0)).astype(np.int64)  # the features taken as their signed log
     return {
         "bias": np.zeros(margins) if linear is None else np.asarray(linear.bias, dtype=np.float64).reshape(margins),
         "weights": np.zeros((margins, 0)) if linear is None else np.ascontiguousarray(linear.weights, dtype=np.float64),
-        "logged": np.zeros((margins, 0))
-        if linear is None or linear.logged is None
-        else np.ascontiguousarray(linear.logged),
+        "logged": np.ascontiguousarray(logged[:, read]),
+        "logged_features": read,
         "roots": offsets,
         "margin": np.array([t.margin for t in trees], dtype=np.int64),
         "feature": joined("feature", np.int64),
@@ -187,6 +188,7 @@ class CompiledScorer:
             "bias",
             "weights",
             "logged",
+            "logged_features",
             "roots",
             "margin",
             "feature",
@@ -281,7 +283,9 @@ class CompiledScorer:
         return Batch(
             rows=count,
             numbers=np.array([[row[i] for row in coerced] for i in numbers], dtype=np.float64).reshape(-1, count),
-            stamps=np.array([[_nanoseconds(row[i]) for row in coerced] for i in stamps], dtype=np.int64).reshape(-1, count),
+            stamps=np.array([[_nanoseconds(row[i]) for row in coerced] for i in stamps], dtype=np.int64).reshape(
+                -1, count
+            ),
             codes=np.array(
                 [[-1 if row[i] is None else r for r, row in enumerate(coerced)] for i in strings], dtype=np.int64
             ).reshape(-1, count),
@@ -360,11 +364,15 @@ def _textual(values: pd.Series) -> bool:
 
 
 def _factorized(values: pd.Series, column: InputColumn) -> tuple[np.ndarray, pd.Series]:
-    """A string column as codes (-1 missing) into its distinct values, coerced as ``coerce_frame``
+    """A string column as codes (-1 missing) into its distinct values (a categorical's own, else
+    found by hashing), coerced as ``coerce_frame``
     coerces them (trimmed; the missing tokens missing)."""
-    if not (_textual(values) or isinstance(values.dtype, pd.CategoricalDtype)):
-        values = coerce_column(values, column)  # numbers and mixed values: each made text as the reference does
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # codes already: read as they are
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        if not _textual(values):
+            values = coerce_column(values, column)  # numbers and mixed values: each made text as the reference does
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.int64), coerce_column(pd.Series(np.asarray(uniques, dtype=object)), column)
 
 

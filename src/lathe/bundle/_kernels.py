@@ -18,7 +18,8 @@ outputs it makes, and ``ints``/``floats`` where its parameters start in the shar
   flag. ``floats`` = the parts' fills, the reference day, the elapsed fill, then per cyclic part its
   sines and cosines (``lathe.features.waves``): one per value, then the fill's.
 
-The model (``lathe.search.Trees``, ``Affine``): ``bias + weights @ x + logged @ signed_log(x)``
+The model (``lathe.search.Trees``, ``Affine``): ``bias + weights @ x +
+logged @ signed_log(x[logged_features])``
 per margin, plus each tree's leaf, walked from ``roots[t]`` (``feature`` -1 at a leaf; ``flags``
 bit 1 the split's default goes left, bit 2 zero counts as missing).
 """
@@ -121,7 +122,8 @@ def _features(
 
 @numba.njit(cache=True, nogil=True)
 def _margins(
-    x: np.ndarray, out: np.ndarray, bias: np.ndarray, weights: np.ndarray, logged: np.ndarray, roots: np.ndarray,
+    x: np.ndarray, out: np.ndarray, bias: np.ndarray, weights: np.ndarray, logged: np.ndarray,
+    logged_features: np.ndarray, roots: np.ndarray,
     margin: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
     flags: np.ndarray, value: np.ndarray,
 ) -> None:  # fmt: skip
@@ -131,7 +133,8 @@ def _margins(
         for j in range(weights.shape[1]):
             total += weights[k, j] * x[j]
         for j in range(logged.shape[1]):
-            total += logged[k, j] * (np.sign(x[j]) * np.log1p(abs(x[j])))
+            v = x[logged_features[j]]
+            total += logged[k, j] * (np.sign(v) * np.log1p(abs(v)))
         out[k] = total
     for t in range(roots.shape[0]):
         node = roots[t]
@@ -156,7 +159,8 @@ def features_of(
 def scores_of(
     start: int, stop: int, M: np.ndarray, numbers: np.ndarray, stamps: np.ndarray, codes: np.ndarray,
     tables: np.ndarray, starts: np.ndarray, ops: np.ndarray, ints: np.ndarray, floats: np.ndarray, keep: np.ndarray,
-    width: int, bias: np.ndarray, weights: np.ndarray, logged: np.ndarray, roots: np.ndarray, margin: np.ndarray,
+    width: int, bias: np.ndarray, weights: np.ndarray, logged: np.ndarray,
+    logged_features: np.ndarray, roots: np.ndarray, margin: np.ndarray,
     feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray, flags: np.ndarray,
     value: np.ndarray,
 ) -> None:  # fmt: skip
@@ -165,15 +169,22 @@ def scores_of(
     x = np.zeros(width)
     for r in range(start, stop):
         _features(r, x, numbers, stamps, codes, tables, starts, ops, ints, floats, keep)
-        _margins(x, M[r], bias, weights, logged, roots, margin, feature, threshold, left, right, flags, value)
+        _margins(
+            x, M[r], bias, weights, logged, logged_features, roots, margin, feature, threshold, left, right, flags,
+            value,
+        )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True)
 def margins_of(
-    X: np.ndarray, M: np.ndarray, bias: np.ndarray, weights: np.ndarray, logged: np.ndarray, roots: np.ndarray,
+    X: np.ndarray, M: np.ndarray, bias: np.ndarray, weights: np.ndarray, logged: np.ndarray,
+    logged_features: np.ndarray, roots: np.ndarray,
     margin: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
     flags: np.ndarray, value: np.ndarray,
 ) -> None:  # fmt: skip
     """The margins of each row of features ``X`` into the rows of ``M``."""
     for r in range(X.shape[0]):
-        _margins(X[r], M[r], bias, weights, logged, roots, margin, feature, threshold, left, right, flags, value)
+        _margins(
+            X[r], M[r], bias, weights, logged, logged_features, roots, margin, feature, threshold, left, right, flags,
+            value,
+        )  # fmt: skip
