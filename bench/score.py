@@ -3,13 +3,16 @@ predict, onnxruntime on the ONNX export and DuckDB on the SQL export, in one run
 dict; and the time to compile a bundle's scorer, first and from its cache.
 
 The demo model (build/demo/models/late, as `make demo` makes it when missing) scores the demo's
-flights repeated to --rows, read from a Parquet file and written to one: reading, scoring and
-writing are timed apart. One row: ``Bundle.predict_rows`` on one dict, median and 99th percentile
+flights repeated to --rows, read from a Parquet file (strings as dictionary codes, which reach
+pandas as categoricals) and written to one: reading, scoring and writing are timed apart; and
+scored again with the strings as plain text, which the scorer hashes into codes itself.
+One row: ``Bundle.predict_rows`` on one dict, median and 99th percentile
 of --repeat calls. Compile: a fresh process per measurement, numba's cache of the kernels empty
 (first compile ever), the kernels cached but not the bundle's program (a new bundle), and both
 cached (a load). Prints a table and writes it to bench/RESULTS.md (section "score").
 
 Usage: flock /tmp/bench.lock env OMP_WAIT_POLICY=PASSIVE python bench/score.py [--rows 1000000] [--repeat 5000]
+       [--bundle FOLDER]
 """
 
 from __future__ import annotations
@@ -30,20 +33,24 @@ import duckdb
 import numpy as np
 import onnxruntime
 import pandas as pd
+import pyarrow.parquet as pq
 
 import lathe
 from _results import DEMO, demo_bundle, record
 from lathe.backends import close, open_table, to_frame
 from lathe.export import export, onnx_feed
 
-# Seconds to load a bundle and make its scorer, in a fresh process (imports not counted).
+# Seconds to load a bundle and make its scorer, then to score its first row (numba's kernels
+# loaded from its cache or compiled), in a fresh process (imports not counted).
 _LOAD = """
 import sys, time
 import lathe
 started = time.perf_counter()
 bundle = lathe.load(sys.argv[1])
 assert bundle.scorer is not None
-print(time.perf_counter() - started)
+loaded = time.perf_counter()
+bundle.predict_rows([{c.name: None for c in bundle.plan.inputs}])
+print(loaded - started, time.perf_counter() - loaded)
 """
 
 
@@ -67,27 +74,37 @@ def batch(folder: Path, frame: pd.DataFrame, work: Path) -> list[tuple[str, floa
     source, target = work / "rows.parquet", work / "scored.parquet"
     frame.to_parquet(source, index=False)
     bundle.predict(frame.head(10))  # the scorer made, as a served or batch process has it
-    read = _timed(lambda: pd.read_parquet(source))
-    rows = pd.read_parquet(source)
+    strings = [c.name for c in bundle.plan.inputs if c.kind == "string"]
+
+    def read_rows() -> pd.DataFrame:  # strings as dictionary codes: pandas categoricals
+        return pq.read_table(source, read_dictionary=strings).to_pandas()
+
+    read = _timed(read_rows)
+    rows = read_rows()
     scored: list[pd.DataFrame] = []
     score = _timed(lambda: scored.append(bundle.predict(rows)))
     write = _timed(lambda: scored[0].to_parquet(target, index=False))
-    X = bundle.plan.transform(rows)
-    booster = bundle.model.booster  # type: ignore[attr-defined]
     seconds = [
         ("compiled: read Parquet", read), ("compiled: score (Bundle.predict)", score),
         ("compiled: write Parquet", write), ("compiled: end to end", read + score + write),
         ("reference: pandas features + LightGBM predict (compiled=False)",
          _timed(lambda: bundle.predict(rows, compiled=False))),
-        ("LightGBM's own predict on the features alone", _timed(lambda: booster.predict(X))),
+        ("compiled: score, strings as plain text (hashed)", _timed(lambda: bundle.predict(pd.read_parquet(source)))),
     ]  # fmt: skip
+    X = bundle.plan.transform(rows)
+    own = "the model's own predict (LightGBM's, scikit-learn's arithmetic) on the features alone"
+    seconds.append((own, _timed(lambda: bundle.model.predict(X))))
     session = onnxruntime.InferenceSession(export(folder, "onnx").read_bytes(), providers=["CPUExecutionProvider"])
-    seconds.append(("onnxruntime (feed from the raw rows, then run)", _timed(lambda: session.run(None, onnx_feed(bundle, rows)))))
+    seconds.append(
+        ("onnxruntime (feed from the raw rows, then run)", _timed(lambda: session.run(None, onnx_feed(bundle, rows))))
+    )
     sql = export(folder, "sql", dialect="duckdb").read_text()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE TABLE input AS SELECT * FROM rows")
-    seconds.append(("SQL export in DuckDB (table in, table out)", _timed(lambda: con.execute(f"CREATE TABLE scored AS {sql}"))))
+    seconds.append(
+        ("SQL export in DuckDB (table in, table out)", _timed(lambda: con.execute(f"CREATE TABLE scored AS {sql}")))
+    )
     return seconds
 
 
@@ -118,34 +135,45 @@ def compile_times(folder: Path, work: Path) -> list[tuple[str, float]]:
     copy = work / "bundle"
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".compiled"))
 
-    def load(numba_cache: Path) -> float:
+    def load(numba_cache: Path) -> tuple[float, float]:
         env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache)}
-        out = subprocess.run([sys.executable, "-c", _LOAD, str(copy)], env=env, check=True, capture_output=True, text=True)
-        return float(out.stdout.split()[-1])
+        out = subprocess.run(
+            [sys.executable, "-c", _LOAD, str(copy)], env=env, check=True, capture_output=True, text=True
+        )
+        loaded, first = out.stdout.split()[-2:]
+        return float(loaded), float(first)
 
-    first = load(work / "numba-first")  # an empty numba cache: the kernels compiled
+    first = load(work / "numba")  # an empty numba cache: the kernels compiled
     shutil.rmtree(copy / ".compiled")
-    made = load(work / "numba-first")  # the kernels cached, the bundle's program made
-    return [("first compile (numba's cache empty)", first), ("a new bundle (kernels cached)", made),
-            ("cached load (load_bundle + scorer)", load(work / "numba-first"))]  # fmt: skip
+    made = load(work / "numba")  # the kernels cached, the bundle's program made
+    cached = load(work / "numba")
+    return [
+        ("first compile: program made, kernels compiled (numba's cache empty)", sum(first)),
+        ("a new bundle: program made, kernels from numba's cache", sum(made)),
+        ("cached load: load_bundle + program from BUNDLE/.compiled", cached[0]),
+        ("cached load, then the first row (numba's cached kernels loaded)", sum(cached)),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5000)
+    parser.add_argument("--bundle", type=Path, help="a bundle trained on the demo's flights (default: the demo's)")
     args = parser.parse_args()
-    folder = demo_bundle()
+    folder = args.bundle or demo_bundle()
     frame = _rows(args.rows)
     bundle = lathe.load(folder)
     model = bundle.manifest["model"]["family"]
+    trees = f", {bundle.model.booster.num_trees()} trees" if model == "lightgbm" else ""  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as work:
         compiled = compile_times(folder, Path(work))
         rows = one_row(folder, frame, args.repeat)
         batches = batch(folder, frame, Path(work))
     lines = [
-        f"## score: the compiled scorer, {args.rows:,} rows of the demo model, {os.cpu_count()} cores, one run", "",
-        f"{model}, {len(bundle.plan.inputs)} inputs, {len(bundle.plan.feature_names)} features. "
+        f"## score: the compiled scorer, {args.rows:,} rows of the demo's flights ({folder}), {os.cpu_count()} cores, "
+        "one run", "",
+        f"{model}{trees}, {len(bundle.plan.inputs)} inputs, {len(bundle.plan.feature_names)} features. "
         "The machine was shared with other work: read the numbers as a lower bound.", "",
         "| batch | seconds | rows per second |", "| --- | ---: | ---: |",
         *(f"| {name} | {s:.3f} | {args.rows / s:,.0f} |" for name, s in batches), "",

@@ -182,7 +182,7 @@ class Bundle:
         output = np.argmax(raw, axis=1) if self.task is Task.MULTICLASS else np.zeros(len(X), dtype=int)
         base, push = effects(self.explainer.explain_features(X), self.task, output)
         columns = self.explainer.columns
-        values = pd.DataFrame({name: [row[name] for row in rows] for name in columns})
+        values = {name: [row[name] for row in rows] for name in columns}
         reasons = reason_codes(push, columns, values, self._subjects(output), top)
         labels = self._explained_labels()
         out = []
