@@ -29,9 +29,11 @@ from lathe.errors import SchemaMismatchError
 from lathe.features import (
     CYCLES,
     DateParts,
+    Encode,
     FeaturePlan,
     Impute,
     InputColumn,
+    OneHot,
     Transform,
     check_columns,
     coerce_column,
@@ -269,27 +271,33 @@ class CompiledScorer:
         return _batch(rows, arrays, tables)
 
     def batch_of_rows(self, rows: Sequence[Mapping[str, Any]]) -> Batch:
-        """``batch`` for rows given as mappings, coerced as ``coerce_rows`` coerces them; the
-        string steps' outputs worked out by their ``row``."""
+        """``batch`` for rows given as mappings, coerced as ``coerce_rows`` coerces them: a category
+        as its level's position in a table made once, a text's outputs worked out by its steps' ``row``."""
         coerced = coerce_rows(rows, self.plan.inputs)
-        count, (numbers, stamps, strings) = len(rows), self._positions
-        tables: list[float] = []
-        starts = []
+        count, (numbers, stamps, strings), levels = len(rows), self._positions, self._levels
+        tables, starts, at = [], [], 0
         for step, i in self._string_positions:
-            starts.append(len(tables))
-            tables += step.row(None)
-            for row in coerced:
-                tables += step.row(row[i])
+            table = levels[i][2] if i in levels else np.array([step.row(None), *(step.row(row[i]) for row in coerced)])
+            tables.append(table.ravel())
+            starts.append(at)
+            at += table.size
+        codes = [
+            [
+                -1 if row[i] is None else levels[i][0].get(_folded(row[i], levels[i][1]), len(levels[i][0]))
+                for row in coerced
+            ]
+            if i in levels
+            else [-1 if row[i] is None else r for r, row in enumerate(coerced)]
+            for i in strings
+        ]
         return Batch(
             rows=count,
             numbers=np.array([[row[i] for row in coerced] for i in numbers], dtype=np.float64).reshape(-1, count),
             stamps=np.array([[_nanoseconds(row[i]) for row in coerced] for i in stamps], dtype=np.int64).reshape(
                 -1, count
             ),
-            codes=np.array(
-                [[-1 if row[i] is None else r for r, row in enumerate(coerced)] for i in strings], dtype=np.int64
-            ).reshape(-1, count),
-            tables=np.array(tables, dtype=np.float64),
+            codes=np.array(codes, dtype=np.int64).reshape(-1, count),
+            tables=np.concatenate(tables) if tables else np.zeros(0),
             starts=np.array(starts, dtype=np.int64),
         )  # fmt: skip
 
@@ -298,6 +306,23 @@ class CompiledScorer:
         """The positions among the inputs of the numbers (and booleans), timestamps and strings."""
         kinds = [_KINDS[c.kind] for c in self.plan.inputs]
         return tuple([i for i, k in enumerate(kinds) if k == kind] for kind in ("numbers", "stamps", "codes"))  # type: ignore[return-value]
+
+    @cached_property
+    def _levels(self) -> dict[int, tuple[dict[str, int], bool, np.ndarray]]:
+        """For each string input read by one category step alone (one-hot, encoded), by its
+        position: its levels' codes (an unseen level's the next), whether they are compared
+        case-folded, and the step's outputs for a missing value, each level and an unseen one."""
+        steps: dict[int, list[Transform]] = {}
+        for step, i in self._string_positions:
+            steps.setdefault(i, []).append(step)
+        out = {}
+        for i, (step, *others) in steps.items():
+            if others or not isinstance(step, OneHot | Encode):
+                continue
+            unseen = "\0" * (1 + max(map(len, step.levels), default=0))
+            table = np.array([step.row(None), *(step.row(level) for level in step.levels), step.row(unseen)])
+            out[i] = ({level: k for k, level in enumerate(step.levels)}, step.fold_case, table)
+        return out
 
     @cached_property
     def _string_positions(self) -> list[tuple[Transform, int]]:
@@ -322,6 +347,10 @@ def _batch(rows: int, arrays: dict[str, list[np.ndarray]], tables: list[np.ndarr
 @cache
 def _pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(threads, thread_name_prefix="lathe-score")
+
+
+def _folded(value: str, fold_case: bool) -> str:
+    return value.casefold() if fold_case else value
 
 
 def _numbers(values: pd.Series, column: InputColumn) -> np.ndarray:
