@@ -8,6 +8,7 @@ learner's objects.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,8 @@ def describe_model(model: Any, features: int, margins: int) -> Affine | Trees:
     if family == "linear":
         weights = model.coef / model.scale
         logged = np.where(model.skewed, weights, 0.0) if model.skewed.any() else None
-        return Affine(np.where(model.skewed, 0.0, weights), model.intercept - weights @ model.mean, logged)
+        centre = np.array([math.fsum(row) for row in weights * model.mean])  # rounded once: the same on every load
+        return Affine(np.where(model.skewed, 0.0, weights), model.intercept - centre, logged)
     if family == "lightgbm":
         return _trees(model.booster)
     if family in ("xgboost", "catboost"):
