@@ -172,13 +172,17 @@ def test_a_bundle_whose_checksums_do_not_match_is_refused(bundle_folder: Path, t
 
 
 def test_serving_loads_no_pickle(bundle_folder: Path) -> None:
-    # Python's audit hook sees every global an unpickler looks up: none may be, but numba's own
-    # (its cache of lathe's compiled loops, in lathe's __pycache__, never in the bundle).
+    # Python's audit hook sees every global an unpickler looks up: none may be, but those of numba's
+    # own cache (of lathe's compiled loops, in lathe's __pycache__, never in the bundle).
     script = f"""
 import sys
 seen = []
+def numba_cache(frame):
+    while frame is not None and not frame.f_code.co_filename.endswith("numba/core/caching.py"):
+        frame = frame.f_back
+    return frame is not None
 sys.addaudithook(
-    lambda event, args: seen.append(args) if event == "pickle.find_class" and not args[0].startswith("numba") else None
+    lambda event, args: seen.append(args) if event == "pickle.find_class" and not numba_cache(sys._getframe(1)) else None
 )
 from lathe.serve import Holder, create_app, served
 model = served({str(bundle_folder)!r})
