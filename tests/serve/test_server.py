@@ -181,9 +181,10 @@ def numba_cache(frame):
     while frame is not None and not frame.f_code.co_filename.endswith("numba/core/caching.py"):
         frame = frame.f_back
     return frame is not None
-sys.addaudithook(
-    lambda event, args: seen.append(args) if event == "pickle.find_class" and not numba_cache(sys._getframe(1)) else None
-)
+def hook(event, args):
+    if event == "pickle.find_class" and not numba_cache(sys._getframe(1)):
+        seen.append(args)
+sys.addaudithook(hook)
 from lathe.serve import Holder, create_app, served
 model = served({str(bundle_folder)!r})
 create_app(Holder(model))
