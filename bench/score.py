@@ -87,7 +87,7 @@ def batch(folder: Path, frame: pd.DataFrame, work: Path) -> list[tuple[str, floa
     seconds = [
         ("compiled: read Parquet", read), ("compiled: score (Bundle.predict)", score),
         ("compiled: write Parquet", write), ("compiled: end to end", read + score + write),
-        ("reference: pandas features + LightGBM predict (compiled=False)",
+        ("reference: pandas features + the model's predict (compiled=False)",
          _timed(lambda: bundle.predict(rows, compiled=False))),
         ("compiled: score, strings as plain text (hashed)", _timed(lambda: bundle.predict(pd.read_parquet(source)))),
     ]  # fmt: skip
