@@ -24,8 +24,11 @@ def served(model: str | Path, registry: str | Path | None = None, store: str | P
 
 
 def warm(model: OpenedModel) -> OpenedModel:
-    """``model``, having scored one row of missing values, so that the first request pays for no lazy set-up."""
-    model.bundle.predict_rows([{c.name: None for c in model.bundle.plan.inputs}])
+    """``model``, having scored and explained one row of missing values, so that the first request
+    pays for no lazy set-up (the compiled scorer's kernels load in about a second)."""
+    row = [{c.name: None for c in model.bundle.plan.inputs}]
+    model.bundle.predict_rows(row)
+    model.bundle.explain_rows(row)
     return model
 
 

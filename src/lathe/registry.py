@@ -256,7 +256,7 @@ class Registry:
         staging = final.with_name(f".{final.name}.tmp")
         staging.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copytree(bundle, staging)
+            shutil.copytree(bundle, staging, ignore=shutil.ignore_patterns(".compiled"))  # the scorer's cache
             for path in staging.iterdir():
                 path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
             staging.rename(final)

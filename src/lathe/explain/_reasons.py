@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,14 +12,19 @@ DEFAULT_TOP = 3
 
 
 def reason_codes(
-    effects: np.ndarray, columns: Sequence[str], frame: pd.DataFrame, subjects: Sequence[str], top: int = DEFAULT_TOP
+    effects: np.ndarray,
+    columns: Sequence[str],
+    frame: pd.DataFrame | Mapping[str, Sequence[Any]],
+    subjects: Sequence[str],
+    top: int = DEFAULT_TOP,
 ) -> list[str]:
     """For each row, its ``top`` columns by size of effect, as one sentence each, joined by "; ".
 
+    ``frame`` holds the rows' raw values (a DataFrame, or a list of values per column);
     ``subjects[i]`` names what row ``i``'s effects move ("the probability of late=True").
     """
     order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :top]
-    values = [frame[name].tolist() for name in columns]
+    values = [frame[name].tolist() if isinstance(frame, pd.DataFrame) else frame[name] for name in columns]
     return [
         "; ".join(_reason(columns[j], values[j][i], effects[i, j], subjects[i]) for j in order[i] if effects[i, j])
         for i in range(len(effects))

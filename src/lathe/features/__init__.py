@@ -1,6 +1,13 @@
 """Features: the fitted, portable plan from raw columns to model inputs."""
 
-from lathe.features._inputs import MISSING_TOKENS, InputColumn, coerce_frame, coerce_rows
+from lathe.features._inputs import (
+    MISSING_TOKENS,
+    InputColumn,
+    check_columns,
+    coerce_column,
+    coerce_frame,
+    coerce_rows,
+)
 from lathe.features._leakage import Leak, find_leaks
 from lathe.features._plan import FeaturePlan, encoding_targets, plan_features, usable_inputs
 from lathe.features._transforms import (
@@ -15,6 +22,7 @@ from lathe.features._transforms import (
     terms_of,
     transform_from_dict,
 )
+from lathe.features._waves import Waves, waves
 
 __all__ = [
     "CYCLES",
@@ -29,6 +37,9 @@ __all__ = [
     "TextStats",
     "TextVector",
     "Transform",
+    "Waves",
+    "check_columns",
+    "coerce_column",
     "coerce_frame",
     "coerce_rows",
     "encoding_targets",
@@ -37,4 +48,5 @@ __all__ = [
     "terms_of",
     "transform_from_dict",
     "usable_inputs",
+    "waves",
 ]

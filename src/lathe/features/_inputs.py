@@ -45,6 +45,12 @@ def coerce_frame(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> pd.Dat
     ignored; missing values stay missing; a missing column, an empty frame or values that
     cannot be read as the column's kind raise ``SchemaMismatchError``.
     """
+    check_columns(frame, inputs)
+    return pd.DataFrame({c.name: coerce_column(frame[c.name], c) for c in inputs}, index=frame.index)
+
+
+def check_columns(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> None:
+    """Raise ``SchemaMismatchError`` where ``frame`` has no rows or lacks a column of ``inputs``."""
     if len(frame) == 0:
         raise SchemaMismatchError("there are no rows to score: the table is empty")
     absent = [c.name for c in inputs if c.name not in frame.columns]
@@ -53,7 +59,11 @@ def coerce_frame(frame: pd.DataFrame, inputs: tuple[InputColumn, ...]) -> pd.Dat
             f"the rows lack {len(absent)} input column(s) the model needs: {', '.join(absent)}. "
             f"Columns given: {', '.join(map(str, frame.columns[:40]))}"
         )
-    return pd.DataFrame({c.name: _coerce(_cleaned(frame[c.name]), c) for c in inputs}, index=frame.index)
+
+
+def coerce_column(values: pd.Series, column: InputColumn) -> pd.Series:
+    """One column of ``coerce_frame``: ``values`` cleaned and coerced to ``column``'s kind."""
+    return _coerce(_cleaned(values), column)
 
 
 def coerce_rows(rows: Sequence[Mapping[str, Any]], inputs: tuple[InputColumn, ...]) -> list[list[Any]]:
@@ -151,8 +161,8 @@ def _cleaned(values: pd.Series) -> pd.Series:
     if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
         return values
     text = values.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore")
-    token = text.map(lambda v: isinstance(v, str) and v.casefold() in MISSING_TOKENS, na_action="ignore")
-    return text.where(~token.fillna(False).astype(bool), None)
+    token = text.map(lambda v: isinstance(v, str) and v.casefold() in MISSING_TOKENS).astype(bool)
+    return text.where(~token, None)
 
 
 def _coerce(values: pd.Series, column: InputColumn) -> pd.Series:

@@ -4,6 +4,7 @@ from lathe.search._blend import BlendModel, load_model
 from lathe.search._catboost import catboost_trees
 from lathe.search._checkpoint import KILL_AT, Checkpoint, check_checkpoint_folder
 from lathe.search._cost import median_ms
+from lathe.search._described import ZERO, Affine, Tree, Trees, describe_model
 from lathe.search._leaderboard import Candidate, Leaderboard
 from lathe.search._learners import FAMILIES, Family, Fit, Model, linked, signed_log, use_threads
 from lathe.search._metrics import Metric, decided, metric_for, metrics_for
@@ -26,6 +27,8 @@ __all__ = [
     "KILL_AT",
     "LIGHTGBM_ZERO",
     "SEARCH_ROWS",
+    "ZERO",
+    "Affine",
     "BlendModel",
     "Candidate",
     "Checkpoint",
@@ -37,9 +40,12 @@ __all__ = [
     "Model",
     "SearchObserver",
     "SearchSpec",
+    "Tree",
+    "Trees",
     "catboost_trees",
     "check_checkpoint_folder",
     "decided",
+    "describe_model",
     "leaf_scale",
     "linked",
     "load_model",
