@@ -17,7 +17,9 @@ from typing import Any
 from rich.table import Table
 
 from lathe import _display, batch, workflows
+from lathe._engine import CHOICES
 from lathe._outputs import check_writable
+from lathe.backends import DEFAULT_MASTER
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import InvalidParameterError, LatheError
 from lathe.registry import STAGES, Registry, Version
@@ -75,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     profile = commands.add_parser("profile", help="what each column of a table holds, and its issues")
     _source_arguments(profile, "to profile")
     profile.add_argument("--out", default="profile.html", help="the HTML page to write (default profile.html)")
+    _engine_arguments(profile)
     profile.set_defaults(run=_profile)
     info = commands.add_parser("info", help="what a bundle is: task, inputs, metrics, lineage")
     info.add_argument("bundle", help="bundle folder")
@@ -338,6 +341,18 @@ def _table_arguments(parser: argparse.ArgumentParser) -> None:
     rows.add_argument("--query", help="with a database URI: a SELECT whose rows to read")
 
 
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--master``: which engine reads the source (see ``lathe._engine``)."""
+    parser.add_argument(
+        "--engine", choices=CHOICES, default="auto",
+        help="where the source is read and profiled: duckdb, spark, or auto (DuckDB; it says when Spark would suit)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--master",
+        help=f"with --engine spark: the Spark master URL, such as spark://host:7077 (default {DEFAULT_MASTER})",
+    )
+
+
 def _train_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train a model bundle from a table")
     _source_arguments(train, "to learn from")
@@ -373,6 +388,7 @@ def _train_parser(commands: Any) -> None:
         "--memory-limit", type=float, help="GiB: search on as many rows as fit, then refit the winner on all"
     )
     train.add_argument("--out", required=True, help="bundle folder to write")
+    _engine_arguments(train)
     train.set_defaults(run=_train)
 
 
@@ -382,7 +398,7 @@ def _train(args: argparse.Namespace) -> None:
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
         group=args.group, memory_limit=args.memory_limit, holdout=args.holdout, max_latency_ms=args.max_latency_ms,
-        max_size_mb=args.max_size_mb,
+        max_size_mb=args.max_size_mb, engine=args.engine, master=args.master,
     )  # fmt: skip
     del bundle
 
@@ -411,7 +427,9 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _profile(args: argparse.Namespace) -> None:
-    described = workflows.profile(args.source, args.out, table=args.table, query=args.query)
+    described = workflows.profile(
+        args.source, args.out, table=args.table, query=args.query, engine=args.engine, master=args.master
+    )
     _display.results.print(_display.profile_summary(described))
     _display.status(f"profile page: {args.out}")
 
