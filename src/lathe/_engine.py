@@ -30,8 +30,13 @@ def open_on(
     """``open_table`` on ``engine``; with ``auto``, DuckDB, and one status line when the source is large."""
     check_engine(engine, master)
     if engine == "auto":
-        advice = None if isinstance(source, pd.DataFrame) else spark_advice(source)
-        if advice is not None:
-            _display.status(advice)
+        advise(source)
         engine = "duckdb"
     return open_table(source, table, query, engine=engine, master=master)
+
+
+def advise(source: str | Path | pd.DataFrame) -> None:
+    """One status line naming ``--engine spark`` when ``source`` is large for this machine."""
+    advice = None if isinstance(source, pd.DataFrame) else spark_advice(source)
+    if advice is not None:
+        _display.status(advice)

@@ -17,7 +17,7 @@ from typing import Any
 from rich.table import Table
 
 from lathe import _display, batch, workflows
-from lathe._engine import CHOICES
+from lathe._engine import CHOICES, advise, check_engine
 from lathe._outputs import check_writable
 from lathe.backends import DEFAULT_MASTER
 from lathe.bundle import Bundle, load_bundle
@@ -288,13 +288,33 @@ def _batch_parser(commands: Any) -> None:
         help=f"rows per chunk, and per part file (default {batch.CHUNK_ROWS:,})",
     )  # fmt: skip
     scoring.add_argument("--workers", type=int, help="processes that score (default: one per core)")
+    _engine_arguments(scoring)
     scoring.set_defaults(run=_batch)
 
 
 def _batch(args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        _batch_on_spark(args)
+        return
+    check_engine(args.engine, args.master)
+    for source in args.sources:
+        advise(source)
     batch.score(
         args.model, args.sources, args.out, table=args.table, query=args.query, chunk_rows=args.chunk_rows,
         workers=args.workers, registry=args.registry, store=args.store,
+    )  # fmt: skip
+
+
+def _batch_on_spark(args: argparse.Namespace) -> None:
+    from lathe._spark_batch import score_on_spark
+
+    if len(args.sources) > 1 or args.workers is not None:
+        raise InvalidParameterError(
+            "with --engine spark, give one SOURCE (a glob reads many files) and no --workers (Spark's executors score)"
+        )
+    score_on_spark(
+        args.model, args.sources[0], args.out, table=args.table, query=args.query, master=args.master,
+        batch_rows=args.chunk_rows, registry=args.registry, store=args.store,
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ from lathe.backends import JDBC_JAR, spark_session
 from lathe.errors import MissingDependencyError
 
 MASTER = "local[2]"
+# Whichever test starts the SparkSession (tests/export's fixture may, first), its Python workers must
+# run this interpreter, which has lathe's dependencies, not the `python3` on the PATH. Set at collection.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="session")

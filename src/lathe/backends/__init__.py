@@ -5,7 +5,7 @@ from lathe.backends._databases import describe, is_database, read_database
 from lathe.backends._duckdb import close, fetch, read_frame, read_source, sampled, to_frame
 from lathe.backends._open import ENGINES, open_table
 from lathe.backends._project import Project, is_project, read_project
-from lathe.backends._spark import DEFAULT_MASTER, JDBC_JAR, read_spark, spark_advice, spark_session
+from lathe.backends._spark import DEFAULT_MASTER, JDBC_JAR, read_spark, spark_advice, spark_session, write_scored
 from lathe.backends._sql import BATCH_ROWS, column_types, create_scored, run_select, upload_kind
 from lathe.backends._stream import chunks, count_rows
 
@@ -37,4 +37,5 @@ __all__ = [
     "spark_session",
     "to_frame",
     "upload_kind",
+    "write_scored",
 ]

@@ -11,16 +11,20 @@ from Maven behind a firewall. pyspark is imported only when Spark is asked for.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
+import re
 import shutil
+import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import ibis
+import pyarrow as pa
 
 from lathe.backends._databases import ENGINES, describe, is_database
 from lathe.backends._duckdb import _expand as expand
@@ -74,8 +78,9 @@ def spark_session(master: str | None = None) -> Any:
     builder = module.SparkSession.builder.master(master or DEFAULT_MASTER).appName("lathe")
     for name, value in _SETTINGS.items():
         builder = builder.config(name, value)
-    if (master or DEFAULT_MASTER).startswith("local"):  # a cluster leaves it to adaptive execution
+    if (master or DEFAULT_MASTER).startswith("local"):  # a cluster: adaptive execution, and its executors' Python
         builder = builder.config("spark.sql.shuffle.partitions", str(os.cpu_count() or 2))
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers run lathe's Python, not `python3`
     if JDBC_JAR.is_file():
         builder = builder.config("spark.jars", str(JDBC_JAR))
     spark = _guarded(master or DEFAULT_MASTER, builder.getOrCreate)
@@ -178,7 +183,13 @@ def _guarded(where: str, action: Callable[[], T]) -> T:
             raise MissingDependencyError(f"{_JAVA} ({text[:200]})") from None
         if "PATH_NOT_FOUND" in text or "does not exist" in text:
             raise SourceNotFoundError(f"{describe(where)}: {text[:300]}") from None
-        raise SourceReadError(f"{describe(where)}: Spark could not read it: {text[:300]}") from None
+        raise SourceReadError(f"{describe(where)}: Spark failed: {_last_line(text)[:300]}") from None
+
+
+def _last_line(text: str) -> str:
+    """The Python error of a failed task (Spark's message ends with its traceback), or the message."""
+    found = re.findall(r"(?:^|\s)(\w+(?:Error|Exception): .*?)(?= at org\.| File \"|$)", text)
+    return str(found[-1]) if found else text
 
 
 def _quiet(action: Callable[[], T]) -> T:
@@ -203,3 +214,28 @@ def spark_advice(source: str | Path) -> str | None:
         f"{uri} is {size / 2**30:,.1f} GiB on disk, against {memory / 2**30:,.0f} GiB of memory here: "
         "Spark may serve it better than DuckDB (add --engine spark, and --master URL for a cluster)"
     )
+
+
+def write_scored(
+    table: ibis.Table, score: Callable[[pa.RecordBatch], pa.Table], schema: pa.Schema, out: Path, batch_rows: int
+) -> None:
+    """Score the rows of ``table`` (a Spark table) in Spark's executors, Arrow batches of at most
+    ``batch_rows`` rows through ``score`` (``mapInArrow``; it must pickle), and write the results,
+    of ``schema``, to the folder ``out`` as Parquet: whole, or not at all."""
+    backend = ibis.get_backend(table)
+    session = backend._session
+    types = _quiet(lambda: importlib.import_module("pyspark.sql.pandas.types"))
+    session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
+    rows = session.sql(backend.compile(table))
+    scored = rows.mapInArrow(functools.partial(_scored_batches, score, schema), types.from_arrow_schema(schema))
+    partial = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(partial, ignore_errors=True)
+    _guarded(str(out), lambda: scored.write.parquet(str(partial)))
+    partial.rename(out)
+
+
+def _scored_batches(
+    score: Callable[[pa.RecordBatch], pa.Table], schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        yield from score(batch).cast(schema).to_batches()
