@@ -19,7 +19,6 @@ import itertools
 import logging
 import math
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lathe.backends._databases import ENGINES, FILES, T, _backend, _guard, connect, describe
+from lathe.backends._quiet import library_noise
 from lathe.backends._spark import spark_session
 from lathe.errors import InvalidParameterError, SourceNotFoundError
 
@@ -430,9 +430,7 @@ def _spark_at_utc() -> Iterator[Any]:
 
 
 def _spark_quiet(action: Callable[[], T]) -> T:
-    with warnings.catch_warnings():
-        # pyspark warns at each pandas import that it does not yet support pandas 3; lathe sends it no pandas.
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    with library_noise():  # pyspark's warnings about pandas 3
         return action()
 
 
