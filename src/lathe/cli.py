@@ -18,7 +18,9 @@ from typing import Any
 from rich.table import Table
 
 from lathe import _display, batch, workflows
+from lathe._engine import CHOICES, advise, check_engine
 from lathe._outputs import check_writable
+from lathe.backends import DEFAULT_MASTER
 from lathe.bundle import Bundle, load_bundle
 from lathe.errors import InvalidParameterError, LatheError
 from lathe.registry import STAGES, Registry, Version
@@ -76,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     profile = commands.add_parser("profile", help="what each column of a table holds, and its issues")
     _source_arguments(profile, "to profile")
     profile.add_argument("--out", default="profile.html", help="the HTML page to write (default profile.html)")
+    _engine_arguments(profile)
     profile.set_defaults(run=_profile)
     info = commands.add_parser("info", help="what a bundle is: task, inputs, metrics, lineage")
     info.add_argument("bundle", help="bundle folder")
@@ -364,13 +367,33 @@ def _batch_parser(commands: Any) -> None:
         help=f"rows per chunk, and per part file (default {batch.CHUNK_ROWS:,})",
     )  # fmt: skip
     scoring.add_argument("--workers", type=int, help="processes that score (default: one per core)")
+    _engine_arguments(scoring)
     scoring.set_defaults(run=_batch)
 
 
 def _batch(args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        _batch_on_spark(args)
+        return
+    check_engine(args.engine, args.master)
+    for source in args.sources:
+        advise(source)
     batch.score(
         args.model, args.sources, args.out, table=args.table, query=args.query, chunk_rows=args.chunk_rows,
         workers=args.workers, registry=args.registry, store=args.store, log=args.log, log_table=args.log_table,
+    )  # fmt: skip
+
+
+def _batch_on_spark(args: argparse.Namespace) -> None:
+    from lathe._spark_batch import score_on_spark
+
+    if len(args.sources) > 1 or args.workers is not None:
+        raise InvalidParameterError(
+            "with --engine spark, give one SOURCE (a glob reads many files) and no --workers (Spark's executors score)"
+        )
+    score_on_spark(
+        args.model, args.sources[0], args.out, table=args.table, query=args.query, master=args.master,
+        batch_rows=args.chunk_rows, registry=args.registry, store=args.store,
     )  # fmt: skip
 
 
@@ -417,6 +440,18 @@ def _table_arguments(parser: argparse.ArgumentParser) -> None:
     rows.add_argument("--query", help="with a database URI: a SELECT whose rows to read")
 
 
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--master``: which engine reads the source (see ``lathe._engine``)."""
+    parser.add_argument(
+        "--engine", choices=CHOICES, default="auto",
+        help="where the source is read and profiled: duckdb, spark, or auto (DuckDB; it says when Spark would suit)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--master",
+        help=f"with --engine spark: the Spark master URL, such as spark://host:7077 (default {DEFAULT_MASTER})",
+    )
+
+
 def _train_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train a model bundle from a table")
     _source_arguments(train, "to learn from")
@@ -457,6 +492,7 @@ def _train_parser(commands: Any) -> None:
         help="checkpoint folder: each step is saved there; run the same command again after a kill to go on "
         "from it (removed once the bundle is saved)",
     )  # fmt: skip
+    _engine_arguments(train)
     train.set_defaults(run=_train)
 
 
@@ -466,7 +502,7 @@ def _train(args: argparse.Namespace) -> None:
         trials=args.trials, task=args.task, metric=args.metric, seed=args.seed, keep_pii=args.keep_pii,
         out=args.out, max_rows=args.max_rows, keep_suspected_leaks=args.keep_suspected_leaks, time=args.time,
         group=args.group, memory_limit=args.memory_limit, holdout=args.holdout, max_latency_ms=args.max_latency_ms,
-        max_size_mb=args.max_size_mb, resume=args.resume,
+        max_size_mb=args.max_size_mb, resume=args.resume, engine=args.engine, master=args.master,
     )  # fmt: skip
     del bundle
 
@@ -496,7 +532,9 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _profile(args: argparse.Namespace) -> None:
-    described = workflows.profile(args.source, args.out, table=args.table, query=args.query)
+    described = workflows.profile(
+        args.source, args.out, table=args.table, query=args.query, engine=args.engine, master=args.master
+    )
     _display.results.print(_display.profile_summary(described))
     _display.status(f"profile page: {args.out}")
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from lathe import _display
+from lathe._engine import check_engine, open_on
 from lathe._outputs import check_output_file, check_output_folder
 from lathe.backends import close, fetch, is_project, open_table, read_project, sampled, to_frame
 from lathe.bundle import SAMPLE_ROWS, Bundle, check_bundle_folder, load_bundle
@@ -152,6 +153,8 @@ def train(
     max_size_mb: float | None = None,
     resume: str | Path | None = None,
     starts: Sequence[tuple[str, dict[str, Any]]] = (),
+    engine: str = "auto",
+    master: str | None = None,
 ) -> Bundle:
     """Train the best model for ``target`` from ``source``; save it to ``out``.
 
@@ -180,13 +183,16 @@ def train(
     ends, and a training killed at any moment, run again with the same arguments, goes on from
     there (with ``trials`` alone, to the bundle an uninterrupted run gives); the folder is removed
     once the bundle is made (see ``docs/training.md``). ``starts`` are configurations (family,
-    parameters) the search tries first, before its portfolio: a warm start (``lathe retrain``).
-    Returns the bundle (saved when ``out`` is given).
+    parameters) the search tries first, before its portfolio: a warm start (``lathe retrain``). ``engine`` reads,
+    profiles and samples the source: ``duckdb``, ``spark`` (a SparkSession at ``master``, default
+    ``local[*]``) or ``auto`` (DuckDB, saying when the source is large enough for Spark). Returns
+    the bundle (saved when ``out`` is given).
     """
     _check_limits(budget, trials)
     _check_holdout(holdout)
     _check_training(time, group, max_rows, memory_limit, (task, metric))
     _check_costs(max_latency_ms, max_size_mb)
+    check_engine(engine, master)
     if out is not None:
         _check_bundle_out(Path(out))
     if resume is not None:
@@ -195,7 +201,7 @@ def train(
     started = monotonic()
     _display.console.quiet = not verbose
     _display.status("reading the source")
-    uri, rows = open_table(source, table, query)
+    uri, rows = open_on(engine, master, source, table, query)
     try:
         _check_roles(list(rows.columns), target, _Roles(weight, time, group))  # the schema is free; profiling is not
         profile = _profiled(rows, uri, (target, weight, time, group), None if budget is None else started + budget)
@@ -351,11 +357,17 @@ def profile(
     *,
     table: str | None = None,
     query: str | None = None,
+    engine: str = "auto",
+    master: str | None = None,
 ) -> Profile:
-    """Profile ``source`` in the engine that holds it; write the page to ``out`` (``None``: no page)."""
+    """Profile ``source`` in the engine that holds it; write the page to ``out`` (``None``: no page).
+
+    ``engine`` and ``master`` as for ``train``: with ``spark``, the profile's aggregates run in Spark.
+    """
+    check_engine(engine, master)
     if out is not None:
         check_output_file(out)
-    where, rows = open_table(source, table, query)
+    where, rows = open_on(engine, master, source, table, query)
     _display.status(f"profiling {where}")
     described = profile_in_detail(rows)
     close(rows)

@@ -147,8 +147,10 @@ def to_frame(table: ibis.Table) -> pd.DataFrame:
 
 
 def close(table: ibis.Table) -> None:
-    """Close the connection behind ``table``."""
-    ibis.get_backend(table).disconnect()
+    """Close the connection behind ``table``; a SparkSession stays, shared by the process and slow to start."""
+    backend = ibis.get_backend(table)
+    if backend.name != "pyspark":
+        backend.disconnect()
 
 
 def _expand(uri: str) -> list[str]:

@@ -42,6 +42,7 @@ from lathe.backends._aggregates import aggregate_child, cut_value
 from lathe.backends._databases import connect, describe, is_database, read_database
 from lathe.backends._duckdb import close, in_memory, read_source
 from lathe.backends._quiet import library_noise
+from lathe.backends._spark import read_spark
 from lathe.errors import ColumnNotFoundError, ProjectError
 
 SUFFIX = ".toml"
@@ -110,20 +111,26 @@ def read_project(path: str | Path) -> Project:
     return Project(path, sources, relationships, table, column, None if cutoff is None else str(cutoff))
 
 
-def open_project(project: Project) -> tuple[str, ibis.Table]:
+def open_project(project: Project, engine: str = "duckdb", master: str | None = None) -> tuple[str, ibis.Table]:
     """A description of the project and its target table's rows with every child joined or aggregated in.
 
     Keys are checked before joining: present on both sides, and of comparable kinds. The target
-    column may be absent (rows to score); training names it if it is.
+    column may be absent (rows to score); training names it if it is. With ``engine="spark"``,
+    every source is read into the SparkSession at ``master`` and the joins run there.
     """
     used = _used(project)
     uris = {project.sources[name].uri for name in used}
-    pushed = len(uris) == 1 and is_database(next(iter(uris)))
-    tables = _in_database(project, used) if pushed else _in_duckdb(project, used)
+    pushed = engine == "duckdb" and len(uris) == 1 and is_database(next(iter(uris)))
+    if engine == "spark":
+        tables, where = _in_spark(project, used, master), "Spark"
+    elif pushed:
+        tables, where = _in_database(project, used), describe(next(iter(uris)))
+    else:
+        tables, where = _in_duckdb(project, used), "the embedded DuckDB"
     base = tables[project.target_table]
     numbered = base.mutate(**{_ROW: ibis.row_number()})
     joined = _attach(project, project.target_table, numbered, tables, _cutoff(project, base))
-    where = "joined in " + (describe(next(iter(uris))) if pushed else "the embedded DuckDB")
+    where = f"joined in {where}"
     return f"{project.path} ({len(used)} sources, {where})", joined.order_by(_ROW).drop(_ROW)
 
 
@@ -158,6 +165,13 @@ def _in_duckdb(project: Project, used: list[str]) -> dict[str, ibis.Table]:
         close(rows)
     backend = ibis.duckdb.from_connection(con)
     return {name: backend.table(name) for name in used}
+
+
+def _in_spark(project: Project, used: list[str], master: str | None) -> dict[str, ibis.Table]:
+    return {
+        name: read_spark(project.sources[name].uri, project.sources[name].table, project.sources[name].query, master)[1]
+        for name in used
+    }
 
 
 def _identifier(name: str) -> str:

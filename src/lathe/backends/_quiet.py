@@ -19,4 +19,10 @@ def library_noise() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
         # ... and streams DuckDB results with another.
         warnings.filterwarnings("ignore", message=r"fetch_record_batch\(\) is deprecated")
+        # pyspark 4.0 warns at each pandas import that it does not yet support pandas 3 ...
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        # ... and, converting Arrow to pandas, passes a keyword that pandas 3 deprecates.
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+        # ... and leaves the socket it read the batches from for the collector to close.
+        warnings.filterwarnings("ignore", message="unclosed <socket.socket", category=ResourceWarning)
         yield

@@ -19,7 +19,6 @@ import itertools
 import logging
 import math
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,11 +33,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lathe.backends._databases import ENGINES, FILES, T, _backend, _guard, connect, describe
-from lathe.errors import InvalidParameterError, MissingDependencyError, SourceNotFoundError
+from lathe.backends._quiet import library_noise
+from lathe.backends._spark import spark_session
+from lathe.errors import InvalidParameterError, SourceNotFoundError
 
 logger = logging.getLogger(__name__)
 BATCH_ROWS = 1_000_000
-_SPARK_INSTALL = "pip install 'lathe[spark]'"
 
 
 @dataclass(frozen=True)
@@ -429,30 +429,8 @@ def _spark_at_utc() -> Iterator[Any]:
             spark.conf.set(name, value)
 
 
-def spark_session() -> Any:
-    """The active SparkSession, or a local one started for lathe (all cores, no UI, UTC, only
-    errors logged); pyspark missing raises ``MissingDependencyError`` with the install line."""
-    try:
-        module = _spark_quiet(lambda: importlib.import_module("pyspark.sql"))
-    except ImportError as exc:
-        raise MissingDependencyError(f"Spark needs an optional extra: {_SPARK_INSTALL} ({exc})") from None
-    active = module.SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    builder = (
-        module.SparkSession.builder.master("local[*]").appName("lathe")
-        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", "4")
-    )  # fmt: skip
-    spark = _guard("spark", lambda: _spark_quiet(builder.getOrCreate))
-    spark.sparkContext.setLogLevel("ERROR")  # not the warnings of each plan too large to compile
-    return spark
-
-
 def _spark_quiet(action: Callable[[], T]) -> T:
-    with warnings.catch_warnings():
-        # pyspark warns at each pandas import that it does not yet support pandas 3; lathe sends it no pandas.
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    with library_noise():  # pyspark's warnings about pandas 3
         return action()
 
 
