@@ -111,7 +111,7 @@ class Run:
             self.failure = f"stopped at the {limit:.0f} s limit"
         elif "MemoryError" in printed or "Unable to allocate" in printed or "bad_alloc" in printed:
             self.failure = f"out of memory at the {cap_gib:g} GiB cap"
-        elif self.code not in (0, 1):
+        elif self.code not in (0, 1) or not self.report:  # a traceback exits 1 too, and writes no JSON
             self.failure = printed.strip().splitlines()[-1] if printed.strip() else f"exit {self.code}"
 
     def flagged(self) -> str:
@@ -125,7 +125,7 @@ def monitor(bundle: Path, source: Path | str, table: str, out: Path, **limits: f
     command = [sys.executable, "-m", "lathe.cli", "monitor", str(bundle), "--current", uri,
                "--table", table, "--out", str(out)]  # fmt: skip
     run = Run(command, out, **limits)
-    if run.code not in (0, 1) and not limits:
+    if run.failure and not limits:
         raise SystemExit(run.failure)
     return run
 

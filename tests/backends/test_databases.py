@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 import lathe
-from lathe.backends import close, describe, open_table, to_frame
+from lathe.backends import close, describe, open_table, sampled, to_frame
 from lathe.cli import main
 from lathe.errors import (
     InvalidParameterError,
@@ -70,6 +70,18 @@ def test_a_query_is_read(server: str) -> None:
     frame = to_frame(rows)
     assert set(frame["plan"]) == {"pro"}
     assert list(frame.columns) == ["customer_id", "plan"]
+
+
+def test_a_view_is_sampled_where_it_lives(server: str) -> None:
+    connection = _connect(server)
+    connection.raw_sql("CREATE OR REPLACE VIEW lathe_customers_view AS SELECT * FROM lathe_customers").close()
+    try:
+        _, rows = open_table(server, table="lathe_customers_view")
+        drawn = to_frame(sampled(rows, 0.5, seed=0))  # PostgreSQL's TABLESAMPLE refuses a view
+        assert 0 < len(drawn) < 400 and set(drawn.columns) >= {"customer_id", "plan"}
+    finally:
+        connection.raw_sql("DROP VIEW lathe_customers_view").close()
+        connection.disconnect()
 
 
 def test_database_files(database_file: str, table: pd.DataFrame) -> None:

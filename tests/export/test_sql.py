@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lathe.backends import column_types, create_scored, run_select, spark_session
+from lathe.backends import JDBC_JAR, column_types, create_scored, run_select, spark_session
 from lathe.backends._quiet import library_noise
 from lathe.bundle import Bundle
 from lathe.errors import ExportError, InvalidParameterError, MissingDependencyError, SourceReadError
@@ -85,6 +85,8 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
         sql = pytest.importorskip("pyspark.sql")
         builder = sql.SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+        if JDBC_JAR.is_file():  # as lathe's own session has it, for tests/spark's JDBC test in this session
+            builder = builder.config("spark.jars", str(JDBC_JAR))
         warehouse = str(tmp_path_factory.mktemp("spark-warehouse"))
         session = builder.config("spark.sql.warehouse.dir", warehouse).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

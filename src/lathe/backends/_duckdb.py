@@ -126,13 +126,12 @@ def fetch(expression: ibis.Table) -> pa.Table:
 
 def sampled(table: ibis.Table, fraction: float, seed: int) -> ibis.Table:
     """About ``fraction`` of the rows of ``table``, drawn where the data lives: repeatable for a
-    seed where the engine allows it (DuckDB), a fresh draw otherwise (PostgreSQL, MySQL, SQLite)."""
-    repeatable = table.sample(fraction, seed=seed)
-    try:
-        ibis.to_sql(repeatable)
-    except ibis.common.exceptions.UnsupportedOperationError:
-        return table.sample(fraction)
-    return repeatable
+    seed in DuckDB; elsewhere (PostgreSQL, MySQL, SQLite, Spark) a fresh draw, each row kept with
+    probability ``fraction`` by a filter on a random number, which a view takes where PostgreSQL's
+    TABLESAMPLE does not."""
+    if ibis.get_backend(table).name == "duckdb":
+        return table.sample(fraction, seed=seed)
+    return table.filter(ibis.random() < fraction)
 
 
 def to_frame(table: ibis.Table) -> pd.DataFrame:
