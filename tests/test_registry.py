@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -129,8 +130,8 @@ def test_a_failure_mid_write_leaves_no_entry_and_no_folder(
 
     copy = shutil.copytree
 
-    def copy_then_fail(source: Path, target: Path) -> None:
-        copy(source, target)
+    def copy_then_fail(source: Path, target: Path, **options: Any) -> None:
+        copy(source, target, **options)
         raise OSError("disk full")
 
     monkeypatch.setattr(registry_module.shutil, "copytree", copy_then_fail)
